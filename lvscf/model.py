@@ -1,0 +1,190 @@
+"""The lvs.cf model: frozen dataclasses named after the file's blocks.
+
+Field names are the lvs.cf keywords and defaults are the original parser's, so a
+missing key and a key at its default mean the same thing. Two keywords carry two
+values (`address = IP DEV`, `nat_router = IP DEV`): the device is its own field.
+
+Values are what the daemons act on: addresses are normalised to dotted quads
+(`10.1` is `10.0.0.1`, as inet_aton reads it), numbers are C ints, and the
+quote-keeping strings (`send`, `expect`, `send_program`, `start_cmd`,
+`stop_cmd`) hold what nanny receives — the parser keeps the quote characters
+and lvsd strips only double quotes, so `send = 'x'` is the four characters
+``'x'`` here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import Path, Problem
+from .vocabulary import (
+    DEFAULT_CLIENT_MONITOR,
+    DEFAULT_DEADTIME,
+    DEFAULT_HEARTBEAT_PORT,
+    DEFAULT_IPVSADM,
+    DEFAULT_KEEPALIVE,
+    DEFAULT_REENTRY,
+    DEFAULT_TIMEOUT,
+    DEFAULT_VIRTUAL_PORT,
+)
+
+
+@dataclass(frozen=True)
+class Comments:
+    """Whole-line `#` comments of one block, kept so an admin's notes survive.
+
+    Each line is the text after `#`, verbatim. `above` precedes the block's
+    opening line (for the whole file: the header, before the first statement,
+    separated from it by a blank line); `keys` maps a keyword to the lines just
+    above it; `end` precedes the closing `}` (for the file: its last lines).
+    """
+
+    above: tuple[str, ...] = ()
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    end: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # One value, one meaning: key order and empty entries do not matter.
+        merged: dict[str, tuple[str, ...]] = {}
+        for name, lines in self.keys:
+            if lines:
+                merged[name] = merged.get(name, ()) + tuple(lines)
+        object.__setattr__(self, "keys", tuple(sorted(merged.items())))
+
+    def for_key(self, key: str) -> tuple[str, ...]:
+        """The comment lines written just above `key`."""
+        for name, lines in self.keys:
+            if name == key:
+                return lines
+        return ()
+
+    def __bool__(self) -> bool:
+        return bool(self.above or self.keys or self.end)
+
+
+NO_COMMENTS = Comments()
+
+
+@dataclass(frozen=True)
+class RealServer:
+    """A `server NAME { ... }` block inside a virtual server."""
+
+    name: str
+    address: str = "0.0.0.0"
+    active: bool = False
+    port: int = DEFAULT_VIRTUAL_PORT  # the parser copies the virtual's port here
+    weight: int = 1
+    comments: Comments = NO_COMMENTS
+
+
+@dataclass(frozen=True)
+class VirtualServer:
+    """A `virtual NAME { ... }` block (or a `failover NAME { ... }` block)."""
+
+    name: str
+    active: bool = False
+    address: str | None = None
+    device: str | None = None
+    sorry_server: str | None = None
+    vip_nmask: str | None = None
+    fwmark: int = 0
+    port: int = DEFAULT_VIRTUAL_PORT
+    persistent: int = 0
+    pmask: str | None = None
+    send: str | None = None
+    expect: str | None = None
+    use_regex: bool = False
+    send_program: str | None = None
+    load_monitor: str = "none"  # parser: unset, which nanny treats as "none"
+    scheduler: str = "wlc"
+    protocol: str = "tcp"
+    timeout: int = DEFAULT_TIMEOUT
+    reentry: int = DEFAULT_REENTRY
+    quiesce_server: bool = False
+    client_monitor: str = DEFAULT_CLIENT_MONITOR
+    start_cmd: str | None = None
+    stop_cmd: str | None = None
+    master: str | None = None
+    dirs: tuple[str, ...] | None = None
+    servers: tuple[RealServer, ...] = ()
+    comments: Comments = NO_COMMENTS
+
+    def server(self, name: str) -> RealServer | None:
+        """The first real server called `name`, if any."""
+        return next((s for s in self.servers if s.name == name), None)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where things came from when a Config was parsed from text.
+
+    Not part of a Config's value (excluded from ==): it only lets `validate`
+    point at lines and carry the warnings that only the text can show.
+    """
+
+    lines: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    warnings: tuple[Problem, ...] = ()
+
+    def position(self, path: Path) -> tuple[int, int] | None:
+        """(line, column) of the field at `path`, or of its closest parent."""
+        while path:
+            found = self.lines.get(path)
+            if found is not None:
+                return found
+            path = path[:-1]
+        return None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole lvs.cf: the global settings, failover and virtual server blocks."""
+
+    serial_no: int = 0
+    primary: str | None = None
+    primary_private: str | None = None
+    primary_shared: str | None = None
+    service: str = "lvs"
+    rsh_command: str = "rsh"
+    backup_active: bool = False
+    backup: str | None = None
+    backup_private: str | None = None
+    backup_shared: str | None = None
+    heartbeat: bool = False
+    heartbeat_port: int = DEFAULT_HEARTBEAT_PORT
+    keepalive: int = DEFAULT_KEEPALIVE
+    deadtime: int = DEFAULT_DEADTIME
+    network: str = "nat"
+    nat_router: str | None = None
+    nat_router_device: str | None = None
+    nat_nmask: str | None = None
+    reservation_conflict_action: str | None = None
+    debug_level: str = "NONE"
+    monitor_links: bool = False
+    syncdaemon: bool = False
+    syncd_iface: str = "eth0"
+    syncd_id: int = 0
+    tcp_timeout: int = 0
+    tcpfin_timeout: int = 0
+    udp_timeout: int = 0
+    hard_shutdown: bool = True
+    active_cmd: str | None = None
+    inactive_cmd: str | None = None
+    ipvsadm: str = DEFAULT_IPVSADM
+    sync: bool = False
+    failover_services: tuple[VirtualServer, ...] = ()
+    virtual_servers: tuple[VirtualServer, ...] = ()
+    comments: Comments = NO_COMMENTS
+    source: Source | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # The parser's rule, applied to every Config so that one value has one
+        # meaning: with `primary` given and no `primary_private`, both private
+        # addresses become copies of the public ones (backup_private is
+        # overwritten even when it was given).
+        if self.primary is not None and self.primary_private is None:
+            object.__setattr__(self, "primary_private", self.primary)
+            object.__setattr__(self, "backup_private", self.backup)
+
+    def virtual(self, name: str) -> VirtualServer | None:
+        """The first virtual server called `name`, if any."""
+        return next((v for v in self.virtual_servers if v.name == name), None)

@@ -1,0 +1,892 @@
+"""parse(text) -> Config: read lvs.cf exactly as the original parser does.
+
+Accepts what `lvsconfig.c` accepts, with the same meaning; rejects what it
+rejects, with line, column, a precise message and a hint. Where the original
+silently accepts a likely mistake, the meaning is kept and a warning says what
+will really happen (warnings travel in `config.source` for `validate`).
+Parsing never touches the network or the file system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ParseError, Path, Problem
+from .lexer import (
+    QuoteError,
+    Token,
+    c_strtol,
+    has_other_space,
+    inet_aton,
+    is_plain_decimal,
+    looks_like_hostname,
+    split_lines,
+    tokenize,
+)
+from .model import Comments, Config, RealServer, Source, VirtualServer
+from .suggest import unknown_keyword_hint
+from .vocabulary import (
+    DEFAULT_VIRTUAL_PORT,
+    INT32_MAX,
+    MAX_TOKENS,
+    NETWORKS,
+    PROTOCOLS,
+    RESERVATION_CONFLICT_ACTIONS,
+    SCHEDULERS,
+    SERVICE_PORTS,
+    SERVICES,
+)
+
+MAX_ERRORS = 50  # past this many, the rest of a broken file adds only noise
+
+# The original's error texts (lvsStrerror), used verbatim so admins recognise them.
+QUOTATION_MISMATCH = "quotation mismatch"
+EQUAL_EXPECTED = "equal (=) expected after command"
+MISSING_ARGS = "missing arguments"
+EXTRA_ARGS = "unexpected arguments"
+BAD_HOSTNAME = "invalid host name or ip address"
+BAD_ARGUMENT = "invalid argument"
+INT_EXPECTED = "integer expected"
+BOOL_EXPECTED = "boolean expected"
+BAD_COMMAND = "unknown command"
+LIST_EXPECTED = "list expected"
+BAD_NETMASK = "Bad subnet mask specified"
+
+
+class _Fail(Exception):
+    """A statement the original rejects: message, hint and the token at fault."""
+
+    def __init__(self, message: str, hint: str | None = None, token: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.token = token
+
+
+@dataclass
+class _Statement:
+    """One tokenized line."""
+
+    lineno: int
+    line: str
+    toks: list[str]
+    quotes: list[str] | None  # None: no token was quoted (the fast path)
+    truncated: bool = False
+
+    def quote(self, index: int) -> str:
+        return self.quotes[index] if self.quotes is not None else ""
+
+    def column(self, index: int) -> int:
+        """1-based column of token `index` (or just past the last token)."""
+        cols = _columns(self.line)
+        if index < len(cols):
+            return cols[index]
+        return len(self.line.rstrip(" \t")) + 2 if self.line.strip() else 1
+
+
+def _columns(line: str) -> list[int]:
+    try:
+        tokens, _ = tokenize(line)
+    except QuoteError as exc:
+        return [t.column for t in exc.tokens] + [exc.column]
+    return [t.column for t in tokens]
+
+
+@dataclass
+class _Block:
+    """A block being read: the file itself, a virtual/failover or a server."""
+
+    kind: str  # "top", "virtual", "failover" or "server"
+    name: str
+    path: Path
+    lineno: int
+    column: int
+    above: tuple[str, ...] = ()
+    values: dict[str, Any] = field(default_factory=dict)
+    seen: dict[str, int] = field(default_factory=dict)
+    key_comments: dict[str, list[str]] = field(default_factory=dict)
+    end: tuple[str, ...] = ()
+    servers: list[RealServer] = field(default_factory=list)
+    inherited_port: list[str] = field(default_factory=list)  # servers w/o own port
+    failovers: list[VirtualServer] = field(default_factory=list)
+    virtuals: list[VirtualServer] = field(default_factory=list)
+
+    def comments(self) -> Comments:
+        keys = tuple((k, tuple(v)) for k, v in self.key_comments.items())
+        return Comments(above=self.above, keys=keys, end=self.end)
+
+
+def parse(text: str) -> Config:
+    """Parse lvs.cf text into a Config; raise ParseError listing every error."""
+    return _Parser(text).run()
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.errors: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.lines: dict[Path, tuple[int, int]] = {}
+        self.top = _Block("top", "", (), 1, 1)
+        self.stack: list[_Block] = [self.top]
+        self.pending: list[str] = []  # comment lines waiting for their statement
+        self.header: list[str] = []
+        self.started = False  # a statement has been read
+        self.foreign_depth = 0  # inside a rejected `name {` block: skip to its `}`
+
+    # --- driver -----------------------------------------------------------------
+
+    def run(self) -> Config:
+        if self._reject_unreadable():
+            raise ParseError(self.errors)
+        lines, joined = split_lines(self.text)
+        for first, last in joined:
+            self._joined_lines(first, last)
+        if "\r" in self.text and not joined:
+            self._warn(
+                "the file has CR (Windows or old Mac) line ends",
+                line=1,
+                hint="the original splits lines on \\r first, so one stray \\r "
+                "joins lines; `python -m lvscf fmt --write` rewrites it with LF",
+            )
+        slow = has_other_space(self.text)
+        for lineno, line in lines:
+            self._line(lineno, line, slow)
+            if len(self.errors) >= MAX_ERRORS:
+                break
+        self._finish()
+        if self.errors:
+            raise ParseError(self.errors)
+        return self._config()
+
+    def _reject_unreadable(self) -> bool:
+        if self.text == "":
+            self._error(
+                "Empty configuration: the file is empty",
+                line=1,
+                column=1,
+                hint="an lvs.cf needs at least the global settings and one "
+                "active virtual server",
+            )
+            return True
+        nul = self.text.find("\0")
+        if nul >= 0:
+            line = self.text.count("\n", 0, nul) + 1
+            column = nul - (self.text.rfind("\n", 0, nul) + 1) + 1
+            self._error(
+                "the file contains a NUL byte: it is binary, not an lvs.cf",
+                line=line,
+                column=column,
+                hint="the original parser stops reading at the first NUL byte",
+            )
+            return True
+        return False
+
+    def _line(self, lineno: int, line: str, slow: bool) -> None:
+        if slow or '"' in line or "'" in line:
+            st = self._tokenize_exact(lineno, line)
+            if st is None:
+                return
+        else:
+            toks = line.split()
+            st = _Statement(lineno, line, toks, None, len(toks) > MAX_TOKENS)
+            if st.truncated:
+                del toks[MAX_TOKENS:]
+        if not st.toks:
+            if self.pending and not self.started:
+                self.header.extend(self.pending)
+                self.pending.clear()
+            return
+        if st.toks[0][:1] == "#" and st.quote(0) == "":
+            self.pending.append(line.lstrip(" \t")[1:])
+            return
+        self.started = True
+        if self.foreign_depth:
+            self._skip_foreign(st)
+            return
+        try:
+            self._statement(st)
+        except _Fail as fail:
+            self._error(
+                fail.message,
+                line=lineno,
+                column=st.column(fail.token),
+                hint=fail.hint,
+            )
+
+    def _tokenize_exact(self, lineno: int, line: str) -> _Statement | None:
+        stripped = line.lstrip(" \t")
+        if stripped[:1] == "#":
+            return _Statement(lineno, line, ["#"], None)
+        try:
+            tokens, truncated = tokenize(line)
+        except QuoteError as exc:
+            self._quote_error(lineno, line, exc)
+            return None
+        self._check_other_space(lineno, tokens)
+        return _Statement(
+            lineno,
+            line,
+            [t.text for t in tokens],
+            [t.quote for t in tokens],
+            truncated,
+        )
+
+    def _quote_error(self, lineno: int, line: str, exc: QuoteError) -> None:
+        rest = line[exc.column - 1 :].rstrip(" \t")
+        hint = "close the quote on the same line"
+        if len(rest) > 1 and rest[-1] == rest[0] and line.endswith((" ", "\t")):
+            hint = (
+                "remove the blanks after the closing quote: the original "
+                "rejects them after a quoted value that has no space inside"
+            )
+        elif rest.count(rest[0]) >= 2:
+            hint = (
+                "a quoted value must end with its quote and stand alone: "
+                "nothing may follow the closing quote"
+            )
+        self.pending.clear()
+        self.started = True
+        self._error(QUOTATION_MISMATCH, line=lineno, column=exc.column, hint=hint)
+
+    def _check_other_space(self, lineno: int, tokens: list[Token]) -> None:
+        for tok in tokens:
+            for k, ch in enumerate(tok.text):
+                if ch.isspace() and ch not in " \t" and not tok.quote:
+                    self._warn(
+                        f"U+{ord(ch):04X} ({_space_name(ch)}) is not a blank to "
+                        f"lvs.cf: `{_short(tok.text)}` is one token",
+                        line=lineno,
+                        column=tok.column + k,
+                        hint="replace it with an ordinary space",
+                    )
+                    return
+
+    # --- statements ---------------------------------------------------------------
+
+    def _statement(self, st: _Statement) -> None:
+        block = self.stack[-1]
+        key = st.toks[0]
+        if block.kind != "top" and key == "}":
+            self._close(st)
+        elif block.kind == "top" and key in ("virtual", "failover"):
+            self._open(st, key)
+        elif block.kind in ("virtual", "failover") and key == "server":
+            self._open(st, "server")
+        else:
+            handler = _HANDLERS[block.kind].get(key)
+            if handler is None:
+                if st.toks[-1] == "{" and st.quote(len(st.toks) - 1) == "":
+                    self.foreign_depth = 1  # report once, not every line inside
+                raise _Fail(BAD_COMMAND, unknown_keyword_hint(block.kind, st.toks))
+            if st.truncated:
+                raise _Fail(EXTRA_ARGS, "a line has at most 99 tokens", MAX_TOKENS - 1)
+            handler(self, block, st)
+
+    def _skip_foreign(self, st: _Statement) -> None:
+        self.pending.clear()
+        if st.toks[0] == "}":
+            self.foreign_depth -= 1
+        elif st.toks[-1] == "{":
+            self.foreign_depth += 1
+
+    def _open(self, st: _Statement, kind: str) -> None:
+        toks = st.toks
+        parent = self.stack[-1]
+        if len(toks) != 3 or toks[2] != "{":
+            if not (toks[-1].endswith("{") and len(toks) >= 2):
+                raise _Fail(*_opener_problem(toks, kind))
+            # Report it, but still enter the block so its lines do not cascade.
+            self._error(
+                *_opener_problem(toks, kind)[:2],
+                line=st.lineno,
+                column=st.column(min(len(toks) - 1, 2)),
+            )
+            name = toks[1].rstrip("{") or "?"
+        else:
+            name = toks[1]
+        path = ("virtual", name) if kind == "virtual" else (kind, name)
+        if kind == "server":
+            path = parent.path + path
+        block = _Block(kind, name, path, st.lineno, st.column(1), tuple(self.pending))
+        self.pending.clear()
+        if kind == "server":
+            block.values["port"] = parent.values.get("port", DEFAULT_VIRTUAL_PORT)
+        self.lines[path] = (st.lineno, st.column(1))
+        self.stack.append(block)
+
+    def _close(self, st: _Statement) -> None:
+        if len(st.toks) > 1:
+            self._warn(
+                f"text after `}}` is ignored: `{_short(' '.join(st.toks[1:]))}`",
+                line=st.lineno,
+                column=st.column(1),
+                hint="put it on a line of its own, or make it a `#` comment line",
+            )
+        block = self.stack.pop()
+        block.end = tuple(self.pending)
+        self.pending.clear()
+        self._build(block)
+
+    def _finish(self) -> None:
+        while len(self.stack) > 1:
+            block = self.stack[-1]
+            opener = "server" if block.kind == "server" else block.kind
+            self._warn(
+                f"`{opener} {block.name} {{` is never closed: the original closes "
+                "it at the end of the file",
+                line=block.lineno,
+                column=1,
+                path=block.path,
+                hint="add the missing `}`",
+            )
+            block = self.stack.pop()
+            block.end = tuple(self.pending)
+            self.pending.clear()
+            self._build(block)
+        if not self.started:
+            self.header.extend(self.pending)
+            self.pending.clear()
+        self.top.end = tuple(self.pending)
+        self.top.above = tuple(self.header)
+
+    def _build(self, block: _Block) -> None:
+        parent = self.stack[-1]
+        if block.kind == "server":
+            parent.servers.append(
+                RealServer(name=block.name, comments=block.comments(), **block.values)
+            )
+            if "port" not in block.seen:
+                parent.inherited_port.append(block.name)
+            return
+        vs = VirtualServer(
+            name=block.name,
+            servers=tuple(block.servers),
+            comments=block.comments(),
+            **block.values,
+        )
+        (self.top.failovers if block.kind == "failover" else self.top.virtuals).append(
+            vs
+        )
+
+    def _config(self) -> Config:
+        top = self.top
+        self._private_copy_warning()
+        return Config(
+            failover_services=tuple(top.failovers),
+            virtual_servers=tuple(top.virtuals),
+            comments=top.comments(),
+            source=Source(self.lines, tuple(self.warnings)),
+            **top.values,
+        )
+
+    def _private_copy_warning(self) -> None:
+        seen = self.top.seen
+        if "primary" in seen and "primary_private" not in seen and "backup_private" in seen:
+            self._warn(
+                "backup_private is replaced by backup: without primary_private the "
+                "original copies both public addresses to the private ones",
+                line=seen["backup_private"],
+                path=("backup_private",),
+                hint="set primary_private too, or remove backup_private",
+            )
+
+    # --- value helpers (called by the handlers) -----------------------------------
+
+    def assign(
+        self, block: _Block, st: _Statement, key: str, value: Any, field_: str = ""
+    ) -> None:
+        """Store a value, noting repeats and attaching pending comments."""
+        previous = block.seen.get(key)
+        if previous is not None:
+            self._warn(
+                f"`{key}` is set again (first on line {previous}): the last value wins",
+                line=st.lineno,
+                column=1,
+                path=block.path + (key,),
+                hint="remove one of the two lines",
+            )
+        block.seen[key] = st.lineno
+        block.values[field_ or key] = value
+        self.lines[block.path + (key,)] = (st.lineno, st.column(2))
+        if self.pending:
+            block.key_comments.setdefault(key, []).extend(self.pending)
+            self.pending.clear()
+
+    def number(self, st: _Statement, index: int = 2) -> int:
+        tok = st.toks[index]
+        if is_plain_decimal(tok):
+            value = int(tok)
+            if value <= INT32_MAX:
+                return value
+        result = c_strtol(tok)
+        if result is None:
+            raise _Fail(INT_EXPECTED, _int_hint(tok), index)
+        self._number_warnings(st, index, tok, result)
+        return result
+
+    def _number_warnings(self, st: _Statement, index: int, tok: str, value: int) -> None:
+        body = tok.lstrip("+-")
+        where = {"line": st.lineno, "column": st.column(index)}
+        if tok == "":
+            self._warn("an empty value is read as 0", **where)
+        elif len(body) > 1 and body[0] == "0" and body[1] not in "xX":
+            self._warn(
+                f"`{tok}` starts with 0, so it is octal: it is read as {value}",
+                hint=f"write `{value}`, or drop the leading zeros if you meant "
+                f"{int(body) if body.isdigit() else value}",
+                **where,
+            )
+        elif str(value) != tok and body.isdigit():
+            self._warn(
+                f"`{_short(tok)}` does not fit a 32-bit integer: it is read as {value}",
+                **where,
+            )
+
+    def boolean(self, st: _Statement) -> bool:
+        value = self.number(st)
+        if value not in (0, 1):
+            raise _Fail(BOOL_EXPECTED, "write 1 for yes or 0 for no", 2)
+        return value == 1
+
+    def port(self, st: _Statement) -> int:
+        tok = st.toks[2]
+        if c_strtol(tok) is not None:
+            return self.number(st)
+        if tok in SERVICE_PORTS:
+            return SERVICE_PORTS[tok]
+        raise _Fail(
+            BAD_ARGUMENT,
+            f"`{_short(tok)}` is neither a number nor a known service name: "
+            "write the port number",
+            2,
+        )
+
+    def host(self, st: _Statement, index: int = 2, nonzero: bool = False) -> str:
+        tok = st.toks[index]
+        address = inet_aton(tok)
+        if address is not None:
+            if nonzero and address == "0.0.0.0":
+                raise _Fail(
+                    BAD_HOSTNAME,
+                    "0.0.0.0 is not allowed here: remove the line to leave it unset",
+                    index,
+                )
+            if address != tok:
+                self._warn(
+                    f"`{tok}` is read as {address}",
+                    line=st.lineno,
+                    column=st.column(index),
+                    hint=f"write `{address}`",
+                )
+            return address
+        if looks_like_hostname(tok) and not tok.replace(".", "").isdigit():
+            return tok  # resolved by the original at every parse; never by us
+        raise _Fail(
+            BAD_ARGUMENT, f"`{_short(tok)}` is not an IPv4 address or a host name", index
+        )
+
+    def mask(self, st: _Statement, message: str) -> str | None:
+        tok = st.toks[2]
+        address = inet_aton(tok)
+        if address is None:
+            raise _Fail(message, f"`{_short(tok)}` is not a dotted netmask", 2)
+        return None if address == "0.0.0.0" else address
+
+    def quoted(self, st: _Statement, key: str) -> str:
+        value, quote = st.toks[2], st.quote(2)
+        if quote != "'":
+            return value
+        effect = {
+            "send": "are sent to the real server too",
+            "expect": "must appear in the reply too, so it will never match",
+            "send_program": "become part of the program name, which will not run",
+        }.get(key, "are kept in the value")
+        self._warn(
+            f"`{key}` is single-quoted: lvsd strips only double quotes, so the "
+            f"quote characters {effect}",
+            line=st.lineno,
+            column=st.column(2),
+            path=self.stack[-1].path + (key,),
+            hint=f'write `{key} = "{value}"`',
+        )
+        return f"'{value}'"
+
+    # --- reporting ------------------------------------------------------------------
+
+    def _error(
+        self,
+        message: str,
+        hint: str | None = None,
+        *,
+        line: int,
+        column: int | None = None,
+        path: Path = (),
+    ) -> None:
+        self.errors.append(Problem("error", message, path, line, column, hint))
+
+    def _warn(
+        self,
+        message: str,
+        *,
+        line: int,
+        column: int | None = None,
+        path: Path = (),
+        hint: str | None = None,
+    ) -> None:
+        self.warnings.append(Problem("warning", message, path, line, column, hint))
+
+    def warn_at(self, st: _Statement, index: int, message: str, hint: str | None) -> None:
+        self._warn(message, line=st.lineno, column=st.column(index), hint=hint)
+
+    def _joined_lines(self, first: int, last: int) -> None:
+        self._error(
+            f"lines {first}–{last} are read as one line: line {last} ends with a "
+            "carriage return (\\r) and the lines before it do not",
+            line=first,
+            column=1,
+            hint="use one kind of line end in the whole file "
+            "(`python -m lvscf fmt --write` writes LF)",
+        )
+
+
+# --- argument checks (CHECK_EQUAL / CHECK_ARGS) ------------------------------------
+
+
+def _check_equal(st: _Statement) -> None:
+    toks = st.toks
+    if len(toks) < 2 or toks[1] != "=":
+        if len(toks) >= 2 and toks[1].startswith("="):
+            hint = f"write `{toks[0]} = {toks[1][1:]}`, with spaces around `=`"
+        else:
+            shown = " ".join(toks[1:2]) or "VALUE"
+            hint = f"write `{toks[0]} = {_short(shown)}`, with spaces around `=`"
+        raise _Fail(EQUAL_EXPECTED, hint, 1)
+
+
+def _check_args(st: _Statement, count: int, example: str = "") -> None:
+    _check_equal(st)
+    toks = st.toks
+    if len(toks) < count + 2:
+        hint = f"write `{toks[0]} = {example}`" if example else "give a value after `=`"
+        raise _Fail(MISSING_ARGS, hint, len(toks))
+    if len(toks) > count + 2:
+        extra = toks[count + 2]
+        if extra.startswith("#") and st.quote(count + 2) == "":
+            hint = (
+                "lvs.cf has no trailing comments: move "
+                f"`{_short(' '.join(toks[count + 2 :]))}` to its own line"
+            )
+        elif count == 1:
+            hint = (
+                "one value is expected; quote it if it contains spaces: "
+                f'`{toks[0]} = "{_short(" ".join(toks[2:]))}"`'
+            )
+        else:
+            hint = f"write `{toks[0]} = {example}`"
+        raise _Fail(EXTRA_ARGS, hint, count + 2)
+
+
+def _opener_problem(toks: list[str], kind: str) -> tuple[str, str | None, int]:
+    name = toks[1].rstrip("{") if len(toks) > 1 else "NAME"
+    example = f"write `{kind} {name or 'NAME'} {{` on one line, with a space before `{{`"
+    if len(toks) > 3:
+        if toks[2] == "{":
+            return EXTRA_ARGS, "nothing may follow `{` on the line that opens a block", 3
+        return EXTRA_ARGS, example + " (quote a name that has spaces)", 3
+    return MISSING_ARGS, example, min(len(toks), 2)
+
+
+# --- handlers: one per keyword ---------------------------------------------------------
+
+Handler = Callable[[_Parser, _Block, _Statement], None]
+
+
+def _int_key(key: str, unsigned: bool = False) -> Handler:
+    def handle(p: _Parser, block: _Block, st: _Statement) -> None:
+        _check_args(st, 1, "NUMBER")
+        value = p.number(st)
+        if unsigned and value < 0:
+            value &= 0xFFFFFFFF
+            p.warn_at(st, 2, f"`{st.toks[2]}` is read as {value}", None)
+        p.assign(block, st, key, value)
+
+    return handle
+
+
+def _bool_key(key: str) -> Handler:
+    def handle(p: _Parser, block: _Block, st: _Statement) -> None:
+        _check_args(st, 1, "1")
+        p.assign(block, st, key, p.boolean(st))
+
+    return handle
+
+
+def _str_key(key: str) -> Handler:
+    def handle(p: _Parser, block: _Block, st: _Statement) -> None:
+        _check_args(st, 1, "VALUE")
+        p.assign(block, st, key, st.toks[2])
+
+    return handle
+
+
+def _quoted_key(key: str) -> Handler:
+    def handle(p: _Parser, block: _Block, st: _Statement) -> None:
+        _check_args(st, 1, '"VALUE"')
+        value = p.quoted(st, key)
+        if key == "send_program":
+            _program_token_warning(p, st, value)
+        p.assign(block, st, key, value)
+
+    return handle
+
+
+def _program_token_warning(p: _Parser, st: _Statement, value: str) -> None:
+    for token in value.split(" "):
+        if ("%h" in token or "%p" in token) and token not in ("%h", "%p"):
+            p.warn_at(
+                st,
+                2,
+                f"`{token}` is passed literally: nanny replaces only whole "
+                "arguments `%h` and `%p`",
+                "give the address and port as separate arguments, e.g. `%h %p`",
+            )
+            return
+
+
+def _enum_key(key: str, choices: tuple[str, ...], what: str) -> Handler:
+    def handle(p: _Parser, block: _Block, st: _Statement) -> None:
+        _check_args(st, 1, choices[0])
+        value = st.toks[2]
+        if value not in choices:
+            raise _Fail(BAD_ARGUMENT, _choice_hint(value, choices, what), 2)
+        p.assign(block, st, key, value)
+
+    return handle
+
+
+def _choice_hint(value: str, choices: tuple[str, ...], what: str) -> str:
+    if value.lower() in choices:
+        return f"values are case-sensitive: write `{value.lower()}`"
+    listed = ", ".join(choices)
+    if what == "scheduler" and value in ("sed", "nq", "fo", "ovf", "mh", "twos"):
+        return (
+            f"`{value}` is a kernel scheduler that lvs.cf cannot name (the original "
+            f"parser rejects it); use one of {listed}"
+        )
+    return f"the {what} must be one of {listed}"
+
+
+def _host_key(key: str, nonzero: bool = False, zero_is_unset: bool = False) -> Handler:
+    def handle(p: _Parser, block: _Block, st: _Statement) -> None:
+        _check_args(st, 1, "IP")
+        value: str | None = p.host(st, nonzero=nonzero)
+        if zero_is_unset and value == "0.0.0.0":
+            value = None
+        p.assign(block, st, key, value)
+
+    return handle
+
+
+def _address_key(key: str, device_field: str) -> Handler:
+    def handle(p: _Parser, block: _Block, st: _Statement) -> None:
+        _check_args(st, 2, "IP DEVICE (for example `192.168.1.10 eth0:1`)")
+        address = p.host(st)
+        p.assign(block, st, key, address)
+        block.values[device_field] = st.toks[3]
+        p.lines[block.path + (device_field,)] = (st.lineno, st.column(3))
+
+    return handle
+
+
+def _mask_key(key: str) -> Handler:
+    def handle(p: _Parser, block: _Block, st: _Statement) -> None:
+        _check_args(st, 1, "255.255.255.0")
+        p.assign(block, st, key, p.mask(st, BAD_NETMASK))
+
+    return handle
+
+
+def _handle_sorry_server(p: _Parser, block: _Block, st: _Statement) -> None:
+    _check_args(st, 1, "IP")
+    address = inet_aton(st.toks[2])
+    if address is None:
+        raise _Fail(BAD_HOSTNAME, "the sorry server must be an IP address", 2)
+    p.assign(block, st, "sorry_server", None if address == "0.0.0.0" else address)
+
+
+def _handle_pmask(p: _Parser, block: _Block, st: _Statement) -> None:
+    _check_args(st, 1, "255.255.255.0")
+    address = inet_aton(st.toks[2])
+    if address is None:
+        p.warn_at(
+            st,
+            2,
+            f"`{_short(st.toks[2])}` is not a netmask: the original ignores this line",
+            "write a dotted netmask such as 255.255.255.0",
+        )
+        return
+    unset = address in ("0.0.0.0", "255.255.255.255")  # all-ones is ipvsadm's default
+    p.assign(block, st, "pmask", None if unset else address)
+
+
+def _port_key(key: str) -> Handler:
+    def handle(p: _Parser, block: _Block, st: _Statement) -> None:
+        _check_args(st, 1, "80")
+        value = p.port(st)
+        if key == "port" and block.inherited_port and value != block.values.get("port"):
+            names = ", ".join(block.inherited_port)
+            old = block.values.get("port", DEFAULT_VIRTUAL_PORT)
+            p.warn_at(
+                st,
+                2,
+                f"`port = {st.toks[2]}` comes after server blocks that keep port "
+                f"{old}: {names}",
+                "move `port` above the server blocks (a server takes the "
+                "virtual's port as it is when the server block is read)",
+            )
+        p.assign(block, st, key, value)
+
+    return handle
+
+
+def _handle_server_port(p: _Parser, block: _Block, st: _Statement) -> None:
+    _check_args(st, 1, "80")
+    tok = st.toks[2]
+    if c_strtol(tok) is None and tok in SERVICE_PORTS:
+        raise _Fail(
+            INT_EXPECTED,
+            f"a real server's port must be a number: write `{SERVICE_PORTS[tok]}` "
+            "(service names work only for the virtual's port)",
+            2,
+        )
+    p.assign(block, st, "port", p.number(st))
+
+
+def _handle_monitor_links(p: _Parser, block: _Block, st: _Statement) -> None:
+    _check_args(st, 1, "1")
+    value = p.number(st)
+    if value not in (0, 1):
+        p.warn_at(st, 2, f"monitor_links = {value} is read as on", "write 1")
+    p.assign(block, st, "monitor_links", value != 0)
+
+
+def _handle_dirs(p: _Parser, block: _Block, st: _Statement) -> None:
+    _check_equal(st)
+    toks = st.toks
+    if len(toks) < 3 or toks[2] != "[" or "]" not in toks[3:]:
+        raise _Fail(LIST_EXPECTED, "write `dirs = [ /first /second ]`", 2)
+    close = toks.index("]", 3)
+    if close + 1 < len(toks):
+        p.warn_at(st, close + 1, "text after `]` is ignored", None)
+    p.assign(block, st, "dirs", tuple(toks[3:close]))
+
+
+def _handle_primary(p: _Parser, block: _Block, st: _Statement) -> None:
+    _check_args(st, 1, "IP")
+    p.assign(block, st, "primary", p.host(st, nonzero=True))
+
+
+def _handle_private(key: str) -> Handler:
+    return _host_key(key, nonzero=True)
+
+
+_GLOBAL: dict[str, Handler] = {
+    "serial_no": _int_key("serial_no"),
+    "primary": _handle_primary,
+    "primary_private": _handle_private("primary_private"),
+    "primary_shared": _str_key("primary_shared"),
+    "service": _enum_key("service", SERVICES, "service"),
+    "rsh_command": _str_key("rsh_command"),
+    "backup_active": _bool_key("backup_active"),
+    "backup": _host_key("backup"),
+    "backup_private": _handle_private("backup_private"),
+    "backup_shared": _str_key("backup_shared"),
+    "reservation_conflict_action": _enum_key(
+        "reservation_conflict_action", RESERVATION_CONFLICT_ACTIONS, "action"
+    ),
+    "heartbeat": _bool_key("heartbeat"),
+    "heartbeat_port": _port_key("heartbeat_port"),
+    "keepalive": _int_key("keepalive"),
+    "deadtime": _int_key("deadtime"),
+    "network": _enum_key("network", NETWORKS, "network type"),
+    "nat_router": _address_key("nat_router", "nat_router_device"),
+    "nat_nmask": _mask_key("nat_nmask"),
+    "debug_level": _str_key("debug_level"),
+    "monitor_links": _handle_monitor_links,
+    "syncdaemon": _bool_key("syncdaemon"),
+    "syncd_iface": _str_key("syncd_iface"),
+    "syncd_id": _int_key("syncd_id"),
+    "tcp_timeout": _int_key("tcp_timeout"),
+    "tcpfin_timeout": _int_key("tcpfin_timeout"),
+    "udp_timeout": _int_key("udp_timeout"),
+    "hard_shutdown": _bool_key("hard_shutdown"),
+    "active_cmd": _str_key("active_cmd"),
+    "inactive_cmd": _str_key("inactive_cmd"),
+    "ipvsadm": _str_key("ipvsadm"),
+    "sync": _bool_key("sync"),
+}
+
+_VIRTUAL: dict[str, Handler] = {
+    "active": _bool_key("active"),
+    "address": _address_key("address", "device"),
+    "sorry_server": _handle_sorry_server,
+    "vip_nmask": _mask_key("vip_nmask"),
+    "fwmark": _int_key("fwmark", unsigned=True),
+    "protocol": _enum_key("protocol", PROTOCOLS, "protocol"),
+    "port": _port_key("port"),
+    "scheduler": _enum_key("scheduler", SCHEDULERS, "scheduler"),
+    "persistent": _int_key("persistent"),
+    "pmask": _handle_pmask,
+    "client_monitor": _str_key("client_monitor"),
+    "send_program": _quoted_key("send_program"),
+    "send": _quoted_key("send"),
+    "expect": _quoted_key("expect"),
+    "use_regex": _bool_key("use_regex"),
+    "timeout": _int_key("timeout"),
+    "reentry": _int_key("reentry"),
+    "load_monitor": _str_key("load_monitor"),
+    "quiesce_server": _bool_key("quiesce_server"),
+    "start_cmd": _quoted_key("start_cmd"),
+    "stop_cmd": _quoted_key("stop_cmd"),
+    "master": _host_key("master", zero_is_unset=True),
+    "dirs": _handle_dirs,
+}
+
+_SERVER: dict[str, Handler] = {
+    "address": _host_key("address"),
+    "active": _bool_key("active"),
+    "weight": _int_key("weight"),
+    "port": _handle_server_port,
+}
+
+_HANDLERS: dict[str, dict[str, Handler]] = {
+    "top": _GLOBAL,
+    "virtual": _VIRTUAL,
+    "failover": _VIRTUAL,
+    "server": _SERVER,
+}
+
+def _int_hint(tok: str) -> str:
+    body = tok.lstrip("+-")
+    if body[:1] == "0" and body.isdigit():
+        return (
+            f"a leading 0 makes `{tok}` octal, and 8 and 9 are not octal digits: "
+            f"write `{int(body)}`"
+        )
+    if body.lower() in ("yes", "no", "true", "false", "on", "off"):
+        return "write 1 for yes or 0 for no"
+    return f"`{_short(tok)}` is not a whole number"
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _space_name(ch: str) -> str:
+    return {"\xa0": "no-break space", "\v": "vertical tab", "\f": "form feed"}.get(
+        ch, "a space character"
+    )
+
