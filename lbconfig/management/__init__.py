@@ -1,0 +1,3 @@
+"""Management commands of the lbconfig app."""
+
+from __future__ import annotations
