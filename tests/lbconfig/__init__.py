@@ -1,0 +1,3 @@
+"""Tests of the lbconfig Django app."""
+
+from __future__ import annotations
