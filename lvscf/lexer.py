@@ -21,6 +21,8 @@ _OTHER_SPACE = re.compile(r"[^\S \t\r\n]")
 
 def has_other_space(text: str) -> bool:
     """True when `text` holds whitespace that is not a C blank (U+00A0, \\v, ...)."""
+    if text.isascii():  # a quick answer for the common case: a few C-level scans
+        return any(ch in text for ch in "\v\f\x1c\x1d\x1e\x1f")
     return _OTHER_SPACE.search(text) is not None
 
 
@@ -69,6 +71,15 @@ def tokenize(line: str) -> tuple[list[Token], bool]:
     return tokens, i < n
 
 
+def token_columns(line: str) -> list[int]:
+    """1-based columns of the tokens of `line` (up to a quoting error)."""
+    try:
+        tokens, _ = tokenize(line)
+    except QuoteError as exc:
+        return [t.column for t in exc.tokens] + [exc.column]
+    return [t.column for t in tokens]
+
+
 def _skip_blanks(line: str, i: int) -> int:
     n = len(line)
     while i < n and line[i] in BLANKS:
@@ -83,8 +94,8 @@ def _first_blank(line: str, i: int) -> int:
     return i
 
 
-def split_lines(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, int]]]:
-    """Cut `text` into (line number, line) pairs as getNextToks() finds them.
+def split_lines(text: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Cut `text` into lines as getNextToks() finds them (line N is item N-1).
 
     The original looks for the next `\\r` anywhere in the rest of the file
     before it looks for `\\n`, so CRLF and CR-only files work, but a `\\r` after
@@ -93,29 +104,26 @@ def split_lines(text: str) -> tuple[list[tuple[int, str]], list[tuple[int, int]]
     lines of a joined run are still returned one by one.
     """
     if "\r" not in text:
-        return list(enumerate(text.split("\n"), 1)), []
-    lines: list[tuple[int, str]] = []
+        return text.split("\n"), []
+    lines: list[str] = []
     joined: list[tuple[int, int]] = []
-    pos, lineno, n = 0, 1, len(text)
+    pos, n = 0, len(text)
     while pos < n:
         cr = text.find("\r", pos)
         if cr < 0:
-            for offset, part in enumerate(text[pos:].split("\n")):
-                lines.append((lineno + offset, part))
+            lines.extend(text[pos:].split("\n"))
             return lines, joined
         parts = text[pos:cr].split("\n")
         if len(parts) > 1:
-            joined.append((lineno, lineno + len(parts) - 1))
-        for part in parts:
-            lines.append((lineno, part))
-            lineno += 1
+            joined.append((len(lines) + 1, len(lines) + len(parts)))
+        lines.extend(parts)
         pos = cr + 1
         if pos < n and text[pos] == "\n":
             pos += 1  # CRLF: the "\n" is an empty line to the original
     return lines, joined
 
 
-# --- numbers -------------------------------------------------------------------
+# --- numbers -------------------------------------------------------------------------
 
 _DIGITS = {8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
 
@@ -166,10 +174,16 @@ def fits_int32(value: int) -> bool:
     return INT32_MIN <= value <= INT32_MAX
 
 
-# --- addresses -----------------------------------------------------------------
+# --- addresses -----------------------------------------------------------------------
 
 
 _C_SPACE = " \t\n\v\f\r"  # isspace() in the C locale
+
+
+_DOTTED = re.compile(
+    r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+)
+is_dotted_quad = _DOTTED.fullmatch
 
 
 def inet_aton(token: str) -> str | None:
@@ -178,6 +192,8 @@ def inet_aton(token: str) -> str | None:
     Accepts the classic shorthands (`10.1` is 10.0.0.1, `0x7f.1` is 127.0.0.1,
     leading zeros are octal) and, like glibc, ignores anything after a space.
     """
+    if _DOTTED.fullmatch(token):
+        return token
     cut = len(token)
     for k, ch in enumerate(token):
         if ch in _C_SPACE:

@@ -114,25 +114,59 @@ class VirtualServer:
         return next((s for s in self.servers if s.name == name), None)
 
 
+_TOKEN_INDEX = {"device": 3, "nat_router_device": 3}  # `address = IP DEV`
+
+
 @dataclass(frozen=True)
 class Source:
     """Where things came from when a Config was parsed from text.
 
     Not part of a Config's value (excluded from ==): it only lets `validate`
     point at lines and carry the warnings that only the text can show.
+    `keys` maps a block's path (``()`` for the globals, ``("virtual", "web")``,
+    ``("virtual", "web", "server", "r1")``) to the line of each of its keys;
+    `openers` maps a block's path to the line that opens it.
     """
 
-    lines: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    keys: dict[Path, dict[str, int]] = field(default_factory=dict)
+    openers: dict[Path, int] = field(default_factory=dict)
+    text_lines: list[str] = field(default_factory=list)
     warnings: tuple[Problem, ...] = ()
 
     def position(self, path: Path) -> tuple[int, int] | None:
         """(line, column) of the field at `path`, or of its closest parent."""
         while path:
-            found = self.lines.get(path)
-            if found is not None:
-                return found
+            line = self.openers.get(path)
+            if line is not None:
+                return line, self._column(line, 1)
+            key, block = path[-1], path[:-1]
+            keys = self.keys.get(block)
+            line = keys.get(key) if keys is not None else self._scan(block, key)
+            if line is not None:
+                return line, self._column(line, _TOKEN_INDEX.get(key, 2))
             path = path[:-1]
         return None
+
+    def _scan(self, block: Path, key: str) -> int | None:
+        """Find `key` in a block read in one piece (no per-key map was kept)."""
+        opener = self.openers.get(block)
+        if opener is None:
+            return None
+        found = None
+        for number in range(opener + 1, len(self.text_lines) + 1):
+            words = self.text_lines[number - 1].split()
+            if words[:1] == ["}"]:
+                break
+            if words[:1] == [key]:
+                found = number
+        return found
+
+    def _column(self, line: int, index: int) -> int:
+        from .lexer import token_columns
+
+        text = self.text_lines[line - 1] if 0 < line <= len(self.text_lines) else ""
+        columns = token_columns(text)
+        return columns[index] if index < len(columns) else 1
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,10 @@ def unknown_keyword_hint(block: str, toks: list[str]) -> str | None:
     if key == "{":
         return "`{` belongs at the end of the `virtual NAME {` line"
     if len(toks) >= 2 and toks[-1] == "{" and block == "top":
-        return "this looks like keepalived.conf syntax; lvs.cf blocks are only " \
+        return (
+            "this looks like keepalived.conf syntax; lvs.cf blocks are only "
             "`virtual NAME {` and `failover NAME {`"
+        )
     allowed = _KEYS[block]
     if key.lower() in allowed:
         return f"keywords are case-sensitive: write `{key.lower()}`"

@@ -22,7 +22,11 @@ SCHEDULER_LABELS: Final = {
 }
 PROTOCOLS: Final = ("tcp", "udp")
 NETWORKS: Final = ("nat", "direct", "tunnel")
-NETWORK_LABELS: Final = {"nat": "NAT", "direct": "Direct Routing", "tunnel": "Tunneling"}
+NETWORK_LABELS: Final = {
+    "nat": "NAT",
+    "direct": "Direct Routing",
+    "tunnel": "Tunneling",
+}
 SERVICES: Final = ("lvs", "fos")
 RESERVATION_CONFLICT_ACTIONS: Final = ("nothing", "preempt")
 LOAD_MONITORS: Final = ("none", "rup", "ruptime", "uptime")

@@ -1,0 +1,135 @@
+"""Benchmark of the lvscf library on a generated router configuration.
+
+Generates 1,000 virtual servers × 16 real servers (about 95,000 lines, 1.9 MB of
+canonical lvs.cf), then times parse, validate and render (median of N runs) and
+the growth from 1× to 10× the size. Targets on a 2-core machine: parse ≤ 150 ms,
+validate ≤ 100 ms, render ≤ 50 ms, 10× the servers ≤ 11× the time.
+
+    python bench/lvscf_bench.py [--virtuals 1000] [--servers 16] [--runs 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from lvscf import Config, RealServer, VirtualServer, parse, render, validate  # noqa: E402
+
+
+def generate(virtuals: int, servers: int) -> Config:
+    """A NAT router with `virtuals` services of `servers` real servers each."""
+    vss = []
+    for v in range(virtuals):
+        vip = f"10.{v // 250}.{v % 250}.1"
+        rss = tuple(
+            RealServer(
+                name=f"rs{v}_{s}",
+                address=f"192.168.{v % 250}.{s + 10}",
+                active=True,
+                port=8080,
+                weight=1 + s % 5,
+            )
+            for s in range(servers)
+        )
+        vss.append(
+            VirtualServer(
+                name=f"web{v}",
+                active=True,
+                address=vip,
+                device="eth0:1",
+                vip_nmask="255.255.255.0",
+                port=80 + v // 62500,
+                persistent=300 if v % 3 == 0 else 0,
+                pmask="255.255.255.0" if v % 3 == 0 else None,
+                send="GET /health HTTP/1.0\\r\\n\\r\\n",
+                expect="HTTP",
+                scheduler="wlc",
+                timeout=6,
+                reentry=15,
+                servers=rss,
+            )
+        )
+    return Config(
+        serial_no=42,
+        primary="203.0.113.10",
+        backup_active=True,
+        backup="203.0.113.11",
+        keepalive=6,
+        deadtime=18,
+        network="nat",
+        nat_router="192.168.0.254",
+        nat_router_device="eth1:1",
+        nat_nmask="255.255.255.0",
+        virtual_servers=tuple(vss),
+    )
+
+
+def median_ms(func: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        gc.collect()
+        start = time.perf_counter()
+        func()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def measure(virtuals: int, servers: int, runs: int) -> dict[str, float]:
+    text = render(generate(virtuals, servers))
+    config = parse(text)
+    problems = [p for p in validate(config) if p.is_error]
+    assert not problems, problems[:3]
+    assert render(config) == text
+    return {
+        "lines": text.count("\n"),
+        "bytes": len(text.encode()),
+        "parse": median_ms(lambda: parse(text), runs),
+        "validate": median_ms(lambda: validate(config), runs),
+        "render": median_ms(lambda: render(config), runs),
+    }
+
+
+def main() -> int:
+    args = argparse.ArgumentParser(description=__doc__)
+    args.add_argument("--virtuals", type=int, default=1000)
+    args.add_argument("--servers", type=int, default=16)
+    args.add_argument("--runs", type=int, default=7)
+    args.add_argument("--no-growth", action="store_true", help="skip the 10× run")
+    opts = args.parse_args()
+    base = measure(opts.virtuals, opts.servers, opts.runs)
+    print(
+        f"{opts.virtuals} virtual × {opts.servers} real servers: "
+        f"{base['lines']:,} lines, {base['bytes'] / 1e6:.2f} MB"
+    )
+    targets = {"parse": 150.0, "validate": 100.0, "render": 50.0}
+    ok = True
+    for step, target in targets.items():
+        verdict = "ok" if base[step] <= target else "OVER TARGET"
+        ok &= base[step] <= target
+        print(
+            f"  {step:<9} {base[step]:8.1f} ms median "
+            f"(target ≤ {target:.0f} ms) {verdict}"
+        )
+    if not opts.no_growth:
+        big = measure(opts.virtuals * 10, opts.servers, max(3, opts.runs // 2))
+        print(f"10× ({big['lines']:,} lines):")
+        for step in targets:
+            ratio = big[step] / base[step]
+            verdict = "ok" if ratio <= 11 else "SUPERLINEAR"
+            ok &= ratio <= 11
+            print(
+                f"  {step:<9} {big[step]:8.1f} ms = {ratio:4.1f}× "
+                f"(target ≤ 11×) {verdict}"
+            )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
