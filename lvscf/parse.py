@@ -157,7 +157,6 @@ class _Parser:
         self.pending: list[str] = []  # comment lines waiting for their statement
         self.header: list[str] = []
         self.started = False  # a statement has been read
-        self.foreign_depth = 0  # inside a rejected `name {` block: skip to its `}`
         self.text_lines: list[str] = []
         self.failovers: list[VirtualServer] = []
 
@@ -288,9 +287,6 @@ class _Parser:
             self.pending.append(st.line.lstrip(" \t")[1:])
             return
         self.started = True
-        if self.foreign_depth:
-            self._skip_foreign(st)
-            return
         try:
             self._statement(st)
         except _Fail as fail:
@@ -361,6 +357,10 @@ class _Parser:
         key = st.toks[0]
         if block.kind != "top" and key == "}":
             self._close(st)
+        elif block.kind == "foreign":
+            self.pending.clear()  # the block was reported once; skip what it holds
+            if st.toks[-1] == "{":
+                self._push_foreign(st)
         elif block.kind == "top" and key in ("virtual", "failover"):
             self._open(st, key)
         elif block.kind in ("virtual", "failover") and key == "server":
@@ -369,18 +369,15 @@ class _Parser:
             handler = _HANDLERS[block.kind].get(key)
             if handler is None:
                 if st.toks[-1] == "{" and st.quote(len(st.toks) - 1) == "":
-                    self.foreign_depth = 1  # report once, not every line inside
+                    self._push_foreign(st)  # report it once, not every line inside
                 raise _Fail(BAD_COMMAND, unknown_keyword_hint(block.kind, st.toks))
             if st.truncated:
                 raise _Fail(EXTRA_ARGS, "a line has at most 99 tokens", MAX_TOKENS - 1)
             handler(self, block, st)
 
-    def _skip_foreign(self, st: _Statement) -> None:
-        self.pending.clear()
-        if st.toks[0] == "}":
-            self.foreign_depth -= 1
-        elif st.toks[-1] == "{":
-            self.foreign_depth += 1
+    def _push_foreign(self, st: _Statement) -> None:
+        path = ("foreign", str(st.lineno))
+        self.stack.append(_Block("foreign", st.toks[0], path, st.lineno, ()))
 
     def _open(self, st: _Statement, kind: str) -> None:
         toks = st.toks
@@ -418,7 +415,7 @@ class _Parser:
         self.stack.append(block)
 
     def _close(self, st: _Statement) -> None:
-        if len(st.toks) > 1:
+        if len(st.toks) > 1 and self.stack[-1].kind != "foreign":
             self._warn(
                 f"text after `}}` is ignored: `{_short(' '.join(st.toks[1:]))}`",
                 line=st.lineno,
@@ -433,6 +430,9 @@ class _Parser:
     def _finish(self) -> None:
         while len(self.stack) > 1:
             block = self.stack[-1]
+            if block.kind == "foreign":
+                self.stack.pop()
+                continue
             self._warn(
                 f"`{block.kind} {block.name} {{` is never closed: the original "
                 "closes it at the end of the file",
@@ -453,6 +453,8 @@ class _Parser:
 
     def _build(self, block: _Block) -> None:
         parent = self.stack[-1]
+        if block.kind == "foreign":
+            return
         if block.kind == "server":
             parent.children.append(
                 _new(
@@ -1081,6 +1083,7 @@ _FAST = {
     "virtual": _FAST_VIRTUAL,
     "failover": _FAST_VIRTUAL,
     "server": _FAST_SERVER,
+    "foreign": {},
 }
 
 _T = TypeVar("_T")
