@@ -31,9 +31,11 @@ from .vocabulary import (
 _INDENT = ("", "     ", "         ")  # the GUI's 5/9-space layout
 _GLOBAL_DEFAULTS = Config()
 _VIRTUAL_DEFAULTS = VirtualServer(name="")
+_VIRTUAL_DEFAULT_VALUES = vars(_VIRTUAL_DEFAULTS)
 _FORBIDDEN = ("\n", "\r", "\0")
 _NEEDS_QUOTES = (" ", "\t", '"', "'")
 _plain = re.compile(r"[^\s\"'{}=\x00]+").fullmatch  # writable as is, anywhere
+_plain_quoted = re.compile(r"[^\"\n\r\x00]*").fullmatch  # writable inside "..."
 
 
 def render(config: Config) -> str:
@@ -80,12 +82,42 @@ def _virtual(out: list[str], vs: VirtualServer, kind: str) -> None:
     path = (kind, vs.name)
     _comments(out, vs.comments.above, 0, path)
     out.append(f"{kind} {_token(vs.name, path, last=False, name=True)} {{")
-    written = [key for key in VIRTUAL_KEYS if _virtual_key(out, vs, key, path)]
-    _check_comment_keys(vs.comments, written, path)
+    if vs.comments.keys:
+        written = [key for key in VIRTUAL_KEYS if _virtual_key(out, vs, key, path)]
+        _check_comment_keys(vs.comments, written, path)
+    else:
+        _virtual_keys_plain(out, vs, path)
     for server in vs.servers:
         _server(out, server, path)
     _comments(out, vs.comments.end, 1, path)
     out.append("}")
+
+
+def _virtual_keys_plain(out: list[str], vs: VirtualServer, path: Path) -> None:
+    """The keys of a block without key comments; plain values written inline."""
+    attrs = vars(vs)
+    for key in VIRTUAL_KEYS:
+        value = attrs[key]
+        if value is None:
+            continue
+        kind = type(value)
+        if key == "address" or (
+            key not in VIRTUAL_ALWAYS and value == _VIRTUAL_DEFAULT_VALUES[key]
+        ):
+            if key == "address":
+                _virtual_key(out, vs, key, path)
+            continue
+        if kind is bool:
+            text = "1" if value else "0"
+        elif kind is int:
+            text = str(value)
+        elif kind is str and key in QUOTE_KEEPING_KEYS and _plain_quoted(value):
+            text = f'"{value}"'
+        elif kind is str and key not in QUOTE_KEEPING_KEYS and _plain(value):
+            text = value
+        else:
+            text = _value(key, value, path + (key,))
+        out.append(f"     {key} = {text}")
 
 
 def _virtual_key(out: list[str], vs: VirtualServer, key: str, path: Path) -> bool:
