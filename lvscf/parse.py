@@ -29,7 +29,7 @@ from .lexer import (
     tokenize,
 )
 from .model import NO_COMMENTS, Comments, Config, RealServer, Source, VirtualServer
-from .suggest import unknown_keyword_hint
+from .suggest import other_space, unknown_keyword_hint
 from .vocabulary import (
     DEFAULT_VIRTUAL_PORT,
     INT32_MAX,
@@ -389,15 +389,11 @@ class _Parser:
         toks = st.toks
         parent = self.stack[-1]
         if len(toks) != 3 or toks[2] != "{":
-            if not (toks[-1].endswith("{") and len(toks) >= 2):
-                raise _Fail(*_opener_problem(toks, kind))
             # Report it, but still enter the block so its lines do not cascade.
-            self._error(
-                *_opener_problem(toks, kind)[:2],
-                line=st.lineno,
-                column=st.column(min(len(toks) - 1, 2)),
-            )
-            name = toks[1].rstrip("{") or "?"
+            message, hint, index = _opener_problem(toks, kind)
+            self._error(message, hint, line=st.lineno, column=st.column(index))
+            name = toks[1].rstrip("{") if len(toks) > 1 else ""
+            name = name or "?"
         else:
             name = toks[1]
         path: Path = (kind, name)
@@ -614,7 +610,7 @@ class _Parser:
             return value
         effect = {
             "send": "are sent to the real server too",
-            "expect": "must appear in the reply too, so it will never match",
+            "expect": "must appear in the reply too: it will never match",
             "send_program": "become part of the program name, which will not run",
         }.get(key, "are kept in the value")
         self._warn(
@@ -673,7 +669,10 @@ class _Parser:
 def _check_equal(st: _Statement) -> None:
     toks = st.toks
     if len(toks) < 2 or toks[1] != "=":
-        if len(toks) >= 2 and toks[1].startswith("="):
+        odd = other_space(st.line)
+        if odd:
+            hint = odd
+        elif len(toks) >= 2 and toks[1].startswith("="):
             hint = f"write `{toks[0]} = {toks[1][1:]}`, with spaces around `=`"
         else:
             shown = " ".join(toks[1:2]) or "VALUE"
@@ -681,11 +680,14 @@ def _check_equal(st: _Statement) -> None:
         raise _Fail(EQUAL_EXPECTED, hint, 1)
 
 
-def _check_args(st: _Statement, count: int, example: str = "") -> None:
+def _check_args(
+    st: _Statement, count: int, example: str = "", text: bool = False
+) -> None:
     _check_equal(st)
     toks = st.toks
+    both = " (the IP address and the device)" if count == 2 else ""
     if len(toks) < count + 2:
-        hint = f"write `{toks[0]} = {example}`" if example else "give a value after `=`"
+        hint = f"write `{toks[0]} = {example}`{both}"
         raise _Fail(MISSING_ARGS, hint, len(toks))
     if len(toks) > count + 2:
         extra = toks[count + 2]
@@ -694,13 +696,15 @@ def _check_args(st: _Statement, count: int, example: str = "") -> None:
                 "lvs.cf has no trailing comments: move "
                 f"`{_short(' '.join(toks[count + 2 :]))}` to its own line"
             )
-        elif count == 1:
+        elif count == 1 and text:
             hint = (
                 "one value is expected; quote it if it contains spaces: "
                 f'`{toks[0]} = "{_short(" ".join(toks[2:]))}"`'
             )
+        elif count == 1:
+            hint = f"one value is expected: `{toks[0]} = {toks[2]}`"
         else:
-            hint = f"write `{toks[0]} = {example}`"
+            hint = f"write `{toks[0]} = {example}`{both}"
         raise _Fail(EXTRA_ARGS, hint, count + 2)
 
 
@@ -716,7 +720,9 @@ def _opener_problem(toks: list[str], kind: str) -> tuple[str, str | None, int]:
                 "nothing may follow `{` on the line that opens a block",
                 3,
             )
-        return EXTRA_ARGS, example + " (quote a name that has spaces)", 3
+        return EXTRA_ARGS, example + " (quote a name that has spaces)", 2
+    if len(toks) == 2 and toks[1].endswith("{"):
+        return MISSING_ARGS, example, 1  # `virtual {` or `virtual web{`
     return MISSING_ARGS, example, min(len(toks), 2)
 
 
@@ -747,7 +753,7 @@ def _bool_key(key: str) -> Handler:
 
 def _str_key(key: str) -> Handler:
     def handle(p: _Parser, block: _Block, st: _Statement) -> None:
-        _check_args(st, 1, "VALUE")
+        _check_args(st, 1, "VALUE", text=True)
         p.assign(block, st, key, st.toks[2])
 
     return handle
@@ -755,7 +761,7 @@ def _str_key(key: str) -> Handler:
 
 def _quoted_key(key: str) -> Handler:
     def handle(p: _Parser, block: _Block, st: _Statement) -> None:
-        _check_args(st, 1, '"VALUE"')
+        _check_args(st, 1, '"VALUE"', text=True)
         value = p.quoted(st, key)
         if key == "send_program":
             _program_token_warning(p, st, value)
@@ -813,7 +819,7 @@ def _host_key(key: str, nonzero: bool = False, zero_is_unset: bool = False) -> H
 
 def _address_key(key: str, device_field: str) -> Handler:
     def handle(p: _Parser, block: _Block, st: _Statement) -> None:
-        _check_args(st, 2, "IP DEVICE (for example `192.168.1.10 eth0:1`)")
+        _check_args(st, 2, "192.168.1.10 eth0:1")
         address = p.host(st)
         p.assign(block, st, key, address)
         block.values[device_field] = st.toks[3]
