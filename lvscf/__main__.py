@@ -61,6 +61,19 @@ def read_text(name: str) -> str:
             data = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise Unreadable(exc.strerror or str(exc)) from exc
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise LvsCfError(
+            [
+                Problem(
+                    "error",
+                    "the file is UTF-16 text",
+                    (),
+                    1,
+                    1,
+                    "save it as UTF-8 (or plain ASCII)",
+                )
+            ]
+        )
     if len(data) > MAX_FILE_BYTES:
         raise LvsCfError([Problem("error", "the file is larger than 64 MiB", (), 1)])
     try:
@@ -133,7 +146,8 @@ def write_atomic(name: str, text: str) -> None:
     The file keeps its mode and owner; on any failure the original is untouched
     and the temp file removed.
     """
-    directory = os.path.dirname(os.path.abspath(name))
+    name = os.path.realpath(name)  # rewrite a symlink's target, keep the link
+    directory = os.path.dirname(name)
     old = os.stat(name)
     fd, tmp = tempfile.mkstemp(prefix=".lvs.cf.", dir=directory)
     try:

@@ -80,18 +80,18 @@ def token_columns(line: str) -> list[int]:
     return [t.column for t in tokens]
 
 
+_NON_BLANK = re.compile(r"[^ \t]")
+_BLANK = re.compile(r"[ \t]")
+
+
 def _skip_blanks(line: str, i: int) -> int:
-    n = len(line)
-    while i < n and line[i] in BLANKS:
-        i += 1
-    return i
+    found = _NON_BLANK.search(line, i)
+    return found.start() if found else len(line)
 
 
 def _first_blank(line: str, i: int) -> int:
-    n = len(line)
-    while i < n and line[i] not in BLANKS:
-        i += 1
-    return i
+    found = _BLANK.search(line, i)
+    return found.start() if found else len(line)
 
 
 def split_lines(text: str) -> tuple[list[str], list[tuple[int, int]]]:
@@ -155,7 +155,11 @@ def c_strtol(token: str) -> int | None:
         return None
     if j != len(s):
         return None
-    value = sign * int(s[i:j], base)
+    digits_text = s[i:j].lstrip("0")
+    if base == 10 and len(digits_text) > 19:  # beyond a C long: strtol clamps
+        value = sign * (LONG_MAX + 1)
+    else:
+        value = sign * int(s[i:j], base)
     value = min(max(value, LONG_MIN), LONG_MAX)
     return to_int32(value)
 
@@ -224,6 +228,8 @@ def _c_strtoul_part(part: str) -> int | None:
         body, base = part, 10
     if any(ch not in _DIGITS[base] for ch in body):
         return None
+    if len(body.lstrip("0")) > 12:
+        return 1 << 40  # too large for any part of an address
     return int(body, base) if body else 0
 
 

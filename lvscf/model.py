@@ -125,13 +125,20 @@ class Source:
     point at lines and carry the warnings that only the text can show.
     `keys` maps a block's path (``()`` for the globals, ``("virtual", "web")``,
     ``("virtual", "web", "server", "r1")``) to the line of each of its keys;
-    `openers` maps a block's path to the line that opens it.
+    `openers` maps a block's path to the line that opens it (the first such
+    block when names repeat; `repeats` holds the lines of the later ones).
     """
 
     keys: dict[Path, dict[str, int]] = field(default_factory=dict)
     openers: dict[Path, int] = field(default_factory=dict)
     text_lines: list[str] = field(default_factory=list)
     warnings: tuple[Problem, ...] = ()
+    repeats: dict[Path, list[int]] = field(default_factory=dict)
+
+    def opener_lines(self, path: Path) -> list[int]:
+        """Lines of every block with this path (two blocks may share a name)."""
+        first = self.openers.get(path)
+        return [] if first is None else [first, *self.repeats.get(path, [])]
 
     def position(self, path: Path) -> tuple[int, int] | None:
         """(line, column) of the field at `path`, or of its closest parent."""
@@ -160,6 +167,10 @@ class Source:
             if words[:1] == [key]:
                 found = number
         return found
+
+    def column(self, line: int, index: int) -> int:
+        """1-based column of token `index` on `line`."""
+        return self._column(line, index)
 
     def _column(self, line: int, index: int) -> int:
         from .lexer import token_columns

@@ -151,6 +151,7 @@ class _Parser:
         self.warnings: list[Problem] = []
         self.keys: dict[Path, dict[str, int]] = {}
         self.openers: dict[Path, int] = {}
+        self.repeats: dict[Path, list[int]] = {}
         self.top = _Block("top", "", (), 1, ())
         self.keys[()] = self.top.seen
         self.stack: list[_Block] = [self.top]
@@ -246,7 +247,7 @@ class _Parser:
         self, parent: _Block, lineno: int, plain: tuple[str, ...]
     ) -> None:
         name, address, active, port, weight = plain
-        self.openers[parent.path + ("server", name)] = lineno
+        self._opener(parent.path + ("server", name), lineno)
         server = object.__new__(RealServer)  # see _new() for why not RealServer(...)
         object.__setattr__(
             server,
@@ -403,9 +404,16 @@ class _Parser:
         self.pending.clear()
         if kind == "server":
             block.values["port"] = parent.values.get("port", DEFAULT_VIRTUAL_PORT)
-        self.openers[path] = st.lineno
-        self.keys[path] = block.seen
+        self._opener(path, st.lineno)
+        self.keys.setdefault(path, block.seen)
         self.stack.append(block)
+
+    def _opener(self, path: Path, lineno: int) -> None:
+        # With two blocks of one name, the first is the one tools find by name.
+        if path in self.openers:
+            self.repeats.setdefault(path, []).append(lineno)
+        else:
+            self.openers[path] = lineno
 
     def _close(self, st: _Statement) -> None:
         if len(st.toks) > 1 and self.stack[-1].kind != "foreign":
@@ -471,7 +479,13 @@ class _Parser:
     def _config(self) -> Config:
         top = self.top
         self._private_copy_warning()
-        source = Source(self.keys, self.openers, self.text_lines, tuple(self.warnings))
+        source = Source(
+            self.keys,
+            self.openers,
+            self.text_lines,
+            tuple(self.warnings),
+            self.repeats,
+        )
         return Config(
             failover_services=tuple(self.failovers),
             virtual_servers=tuple(top.children),
@@ -520,7 +534,7 @@ class _Parser:
 
     def number(self, st: _Statement, index: int = 2) -> int:
         tok = st.toks[index]
-        if is_plain_decimal(tok):
+        if is_plain_decimal(tok) and len(tok) < 19:
             value = int(tok)
             if value <= INT32_MAX:
                 return value
@@ -534,16 +548,18 @@ class _Parser:
         self, st: _Statement, index: int, tok: str, value: int
     ) -> None:
         body = tok.lstrip("+-")
+        decimal = body.lstrip("0") or "0"
         if tok == "":
             self.warn_at(st, index, "an empty value is read as 0", None)
         elif len(body) > 1 and body[0] == "0" and body[1] not in "xX":
-            self.warn_at(
-                st,
-                index,
-                f"`{tok}` starts with 0, so it is octal: it is read as {value}",
-                f"write `{value}`, or drop the leading zeros if you meant "
-                f"{int(body) if body.isdigit() else value}",
-            )
+            if decimal != str(abs(value)):  # `06` is 6 either way: nothing to say
+                self.warn_at(
+                    st,
+                    index,
+                    f"`{_short(tok)}` starts with 0, so it is octal: it is read as "
+                    f"{value}",
+                    f"write `{value}`, or `{_short(decimal)}` if you meant decimal",
+                )
         elif str(value) != tok and body.isdigit():
             self.warn_at(
                 st,
@@ -650,7 +666,9 @@ class _Parser:
     def warn_at(
         self, st: _Statement, index: int, message: str, hint: str | None
     ) -> None:
-        self._warn(message, line=st.lineno, column=st.column(index), hint=hint)
+        path = self.stack[-1].path + (st.toks[0],)
+        column = st.column(index)
+        self._warn(message, line=st.lineno, column=column, path=path, hint=hint)
 
     def _joined_lines(self, first: int, last: int) -> None:
         self._error(
@@ -1116,7 +1134,7 @@ def _int_hint(tok: str) -> str:
     if body[:1] == "0" and body.isdigit():
         return (
             f"a leading 0 makes `{tok}` octal, and 8 and 9 are not octal digits: "
-            f"write `{int(body)}`"
+            f"write `{_short(body.lstrip('0') or '0')}`"
         )
     if body.lower() in ("yes", "no", "true", "false", "on", "off"):
         return "write 1 for yes or 0 for no"

@@ -51,7 +51,7 @@ def unknown_keyword_hint(block: str, toks: list[str]) -> str:
             "this looks like keepalived.conf syntax; lvs.cf blocks are only "
             "`virtual NAME {` and `failover NAME {`"
         )
-    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
+    close = len(key) < 64 and difflib.get_close_matches(key, allowed, n=1, cutoff=0.75)
     if close:
         return f"did you mean `{close[0]}`?"
     return (

@@ -35,7 +35,7 @@ _DOTTED = re.compile(
 )
 _IFNAME = re.compile(r"[^\s/:]+")
 _ESCAPE = re.compile(r"\\(.|$)")
-_bad_name = re.compile(r"[\s\"'{}]").search
+_bad_name = re.compile(r"[\s\"'{}]|^=$").search
 _UNWRITABLE = re.compile(r"[\n\r\0\"']")
 
 
@@ -94,14 +94,24 @@ class _Checker:
         self.problems: list[Problem] = []
 
     def add(
-        self, severity: Severity, path: Path, message: str, hint: str | None = None
+        self,
+        severity: Severity,
+        path: Path,
+        message: str,
+        hint: str | None = None,
+        nth: int = 0,
     ) -> None:
+        """Record a problem; `nth` picks the n-th of several blocks of one name."""
         line = column = None
         source = self.config.source
         if source is not None:
-            found = source.position(path)
-            if found is not None:
-                line, column = found
+            lines = source.opener_lines(path)
+            if nth and nth < len(lines):
+                line, column = lines[nth], source.column(lines[nth], 1)
+            else:
+                found = source.position(path)
+                if found is not None:
+                    line, column = found
         self.problems.append(Problem(severity, message, path, line, column, hint))
 
     def error(self, path: Path, message: str, hint: str | None = None) -> None:
@@ -146,10 +156,14 @@ class _Checker:
                 "no primary address: pulse cannot tell which router is the primary",
                 "set primary to the public IP of the primary router",
             )
-        for key in ("primary", "primary_private", "backup_private"):
-            self.address((key,), getattr(c, key))
+        self.address(("primary",), c.primary)
         if c.backup is not None and c.backup != "0.0.0.0":
             self.address(("backup",), c.backup)
+        # Privates equal to the publics are the parser's copies: checked above.
+        if c.primary_private != c.primary:
+            self.address(("primary_private",), c.primary_private)
+        if c.backup_private not in (c.backup, "0.0.0.0"):
+            self.address(("backup_private",), c.backup_private)
         self.port(("heartbeat_port",), c.heartbeat_port)
         for key in ("tcp_timeout", "tcpfin_timeout", "udp_timeout"):
             if getattr(c, key) < 0:
@@ -222,7 +236,7 @@ class _Checker:
             )
         if c.nat_router is not None:
             self.address(("nat_router",), c.nat_router)
-            self.device(("nat_router",), c.nat_router_device)
+            self.device(("nat_router_device",), c.nat_router_device)
         if c.nat_nmask is not None and not is_netmask(c.nat_nmask):
             self.error(("nat_nmask",), f"{c.nat_nmask} is not a contiguous netmask")
 
@@ -383,15 +397,17 @@ class _Checker:
         # One pass per virtual with the common case inlined: a large router has
         # 17,000 real servers and validation must stay well under 100 ms.
         addresses: dict[tuple[str, int], str] = {}
-        names: set[str] = set()
+        names: dict[str, int] = {}
         for rs in vs.servers:
             name, address, port, weight = rs.name, rs.address, rs.port, rs.weight
             if name in names:
-                self.error(
+                self.add(
+                    "error",
                     path + ("server", name),
                     f"two real servers are called `{name}` in this virtual server",
+                    nth=names[name],
                 )
-            names.add(name)
+            names[name] = names.get(name, 0) + 1
             if _bad_name(name) or not name:
                 self.block_name(path + ("server", name), name)
             plain = (
@@ -476,16 +492,18 @@ class _Checker:
             ("virtual", self.config.virtual_servers),
             ("failover", self.config.failover_services),
         ):
-            seen: set[str] = set()
+            seen: dict[str, int] = {}
             for vs in blocks:
                 if vs.name in seen:
-                    self.warning(
+                    self.add(
+                        "warning",
                         (kind, vs.name),
                         f"two {kind} blocks are called `{vs.name}`: both are used, "
                         "but tools that go by name see only the first",
                         "give each block its own name",
+                        nth=seen[vs.name],
                     )
-                seen.add(vs.name)
+                seen[vs.name] = seen.get(vs.name, 0) + 1
                 self.block_name((kind, vs.name), vs.name)
 
     def block_name(self, path: Path, name: str) -> None:
@@ -517,7 +535,9 @@ class _Checker:
         )
 
     def device(self, path: Path, value: str | None) -> None:
-        if not is_device(value):
+        if not value:
+            self.error(path, "the address needs a device, e.g. eth0:1")
+        elif not is_device(value):
             self.error(
                 path,
                 f"`{value}` is not an interface name or alias such as eth0 or eth0:1",
