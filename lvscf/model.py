@@ -221,14 +221,17 @@ class Config:
     comments: Comments = NO_COMMENTS
     source: Source | None = field(default=None, compare=False, repr=False)
 
-    def __post_init__(self) -> None:
-        # The parser's rule, applied to every Config so that one value has one
-        # meaning: with `primary` given and no `primary_private`, both private
-        # addresses become copies of the public ones (backup_private is
-        # overwritten even when it was given).
+    def private_addresses(self) -> tuple[str | None, str | None]:
+        """(primary_private, backup_private) as pulse uses them.
+
+        The parser's rule: with `primary` given and no `primary_private`, both
+        private addresses become copies of the public ones (backup_private is
+        overwritten even when it was given), so pulse uses a single heartbeat
+        path. The fields themselves hold what the file says.
+        """
         if self.primary is not None and self.primary_private is None:
-            object.__setattr__(self, "primary_private", self.primary)
-            object.__setattr__(self, "backup_private", self.backup)
+            return self.primary, self.backup
+        return self.primary_private, self.backup_private
 
     def virtual(self, name: str) -> VirtualServer | None:
         """The first virtual server called `name`, if any."""

@@ -30,6 +30,7 @@ from .vocabulary import (
 
 _INDENT = ("", "     ", "         ")  # the GUI's 5/9-space layout
 _GLOBAL_DEFAULTS = Config()
+_NONZERO_ADDRESSES = ("primary", "primary_private", "backup_private")
 _VIRTUAL_DEFAULTS = VirtualServer(name="")
 _VIRTUAL_DEFAULT_VALUES = vars(_VIRTUAL_DEFAULTS)
 _FORBIDDEN = ("\n", "\r", "\0")
@@ -71,6 +72,10 @@ def _global(out: list[str], config: Config, key: str) -> bool:
     value = getattr(config, key)
     if value is None:
         return False
+    if value == "0.0.0.0" and key in _NONZERO_ADDRESSES:
+        _fail(
+            path, f"{key} cannot be 0.0.0.0 (the original rejects it): leave it unset"
+        )
     if key in GLOBAL_ALWAYS or notes or value != getattr(_GLOBAL_DEFAULTS, key):
         _comments(out, notes, 0, path)
         out.append(f"{key} = {_value(key, value, path)}")

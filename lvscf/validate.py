@@ -159,11 +159,8 @@ class _Checker:
         self.address(("primary",), c.primary)
         if c.backup is not None and c.backup != "0.0.0.0":
             self.address(("backup",), c.backup)
-        # Privates equal to the publics are the parser's copies: checked above.
-        if c.primary_private != c.primary:
-            self.address(("primary_private",), c.primary_private)
-        if c.backup_private not in (c.backup, "0.0.0.0"):
-            self.address(("backup_private",), c.backup_private)
+        self.address(("primary_private",), c.primary_private)
+        self.address(("backup_private",), c.backup_private)
         self.port(("heartbeat_port",), c.heartbeat_port)
         for key in ("tcp_timeout", "tcpfin_timeout", "udp_timeout"):
             if getattr(c, key) < 0:
@@ -197,10 +194,11 @@ class _Checker:
             )
         elif c.backup == c.primary:
             self.error(("backup",), "the backup address is the primary's")
+        primary_private, backup_private = c.private_addresses()
         if (
-            c.backup_private is not None
-            and c.primary_private != c.primary
-            and c.backup_private == c.primary_private
+            backup_private is not None
+            and primary_private != c.primary
+            and backup_private == primary_private
         ):
             self.error(
                 ("backup_private",), "the backup private address is the primary's"
