@@ -109,6 +109,15 @@ class VirtualServer:
     servers: tuple[RealServer, ...] = ()
     comments: Comments = NO_COMMENTS
 
+    def __post_init__(self) -> None:
+        # One meaning, one value: the parser stores these as 0, which is unset
+        # (and ipvsadm's persistence netmask defaults to all ones).
+        for key in ("sorry_server", "vip_nmask", "pmask", "master"):
+            if getattr(self, key) == "0.0.0.0":
+                object.__setattr__(self, key, None)
+        if self.pmask == "255.255.255.255":
+            object.__setattr__(self, "pmask", None)
+
     def server(self, name: str) -> RealServer | None:
         """The first real server called `name`, if any."""
         return next((s for s in self.servers if s.name == name), None)
@@ -220,6 +229,10 @@ class Config:
     virtual_servers: tuple[VirtualServer, ...] = ()
     comments: Comments = NO_COMMENTS
     source: Source | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.nat_nmask == "0.0.0.0":  # stored as 0 by the parser: unset
+            object.__setattr__(self, "nat_nmask", None)
 
     def private_addresses(self) -> tuple[str | None, str | None]:
         """(primary_private, backup_private) as pulse uses them.

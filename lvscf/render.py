@@ -20,10 +20,14 @@ from typing import Any, NoReturn
 from .errors import Path, Problem, RenderError
 from .model import Comments, Config, RealServer, VirtualServer
 from .vocabulary import (
+    FAILOVER_ALWAYS,
     GLOBAL_ALWAYS,
     GLOBAL_KEYS,
+    INT32_MAX,
+    INT32_MIN,
     QUOTE_KEEPING_KEYS,
     SERVER_KEYS,
+    UINT32_MAX,
     VIRTUAL_ALWAYS,
     VIRTUAL_KEYS,
 )
@@ -31,6 +35,7 @@ from .vocabulary import (
 _INDENT = ("", "     ", "         ")  # the GUI's 5/9-space layout
 _GLOBAL_DEFAULTS = Config()
 _NONZERO_ADDRESSES = ("primary", "primary_private", "backup_private")
+_ALWAYS = {"virtual": VIRTUAL_ALWAYS, "failover": FAILOVER_ALWAYS}
 _VIRTUAL_DEFAULTS = VirtualServer(name="")
 _VIRTUAL_DEFAULT_VALUES = vars(_VIRTUAL_DEFAULTS)
 _FORBIDDEN = ("\n", "\r", "\0")
@@ -101,20 +106,21 @@ def _virtual(out: list[str], vs: VirtualServer, kind: str) -> None:
 def _virtual_keys_plain(out: list[str], vs: VirtualServer, path: Path) -> None:
     """The keys of a block without key comments; plain values written inline."""
     attrs = vars(vs)
+    always = _ALWAYS[path[0]]
     for key in VIRTUAL_KEYS:
         value = attrs[key]
         if value is None:
             continue
         kind = type(value)
         if key == "address" or (
-            key not in VIRTUAL_ALWAYS and value == _VIRTUAL_DEFAULT_VALUES[key]
+            key not in always and value == _VIRTUAL_DEFAULT_VALUES[key]
         ):
             if key == "address":
                 _virtual_key(out, vs, key, path)
             continue
         if kind is bool:
             text = "1" if value else "0"
-        elif kind is int:
+        elif kind is int and INT32_MIN <= value <= INT32_MAX and key != "fwmark":
             text = str(value)
         elif kind is str and key in QUOTE_KEEPING_KEYS and _plain_quoted(value):
             text = f'"{value}"'
@@ -141,7 +147,8 @@ def _virtual_key(out: list[str], vs: VirtualServer, key: str, path: Path) -> boo
     value = getattr(vs, key)
     if value is None:
         return False
-    if key in VIRTUAL_ALWAYS or notes or value != getattr(_VIRTUAL_DEFAULTS, key):
+    always = _ALWAYS[path[0]]
+    if key in always or notes or value != getattr(_VIRTUAL_DEFAULTS, key):
         _comments(out, notes, 1, kpath)
         out.append(f"{indent}{key} = {_value(key, value, kpath)}")
         return True
@@ -159,6 +166,8 @@ def _server(out: list[str], server: RealServer, parent: Path) -> None:
         not server.comments
         and type(port) is int
         and type(weight) is int
+        and INT32_MIN <= port <= INT32_MAX
+        and INT32_MIN <= weight <= INT32_MAX
         and _plain(name)
         and _plain(address)
     ):  # the common case, one string per block (17,000 blocks in a large file)
@@ -210,6 +219,9 @@ def _value(key: str, value: Any, path: Path) -> str:
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
+        low, high = (0, UINT32_MAX) if key == "fwmark" else (INT32_MIN, INT32_MAX)
+        if not low <= value <= high:
+            _fail(path, f"{value} does not fit the original's {low}–{high}")
         return str(value)
     if isinstance(value, tuple):  # dirs
         items = " ".join(_list_item(v, path) for v in value)
@@ -226,6 +238,8 @@ def _kept_quotes(value: str, path: Path) -> str:
     _no_breaks(value, path)
     if '"' not in value:
         return f'"{value}"'
+    if _bare(value):
+        return value  # one token that does not start with a quote: kept verbatim
     inner = value[1:-1]
     if len(value) >= 2 and value[0] == value[-1] == "'" and "'" not in inner:
         return value  # a single-quoted token: stored with its quotes, as meant
@@ -241,7 +255,7 @@ def _token(value: str, path: Path, last: bool = True, name: bool = False) -> str
     _no_breaks(value, path)
     if name and value in ("{", "}", "="):
         _fail(path, f"`{value}` cannot be used as a name")
-    if value and not any(ch in value for ch in _NEEDS_QUOTES):
+    if _bare(value):
         return value
     if not last and not any(ch in value for ch in " \t"):
         _fail(path, f"`{value}` cannot be written here: it would need quotes")
@@ -259,10 +273,16 @@ def _device(value: str | None, path: Path) -> str:
 
 
 def _list_item(value: str, path: Path) -> str:
-    if not value or value == "]" or any(ch in value for ch in _NEEDS_QUOTES):
-        _fail(path, f"`{value}` cannot be written as a list item")
-    _no_breaks(value, path)
-    return value
+    if value == "]":
+        _fail(path, "`]` cannot be written as a list item: it ends the list")
+    return _token(value, path, last=False)
+
+
+def _bare(value: str) -> bool:
+    """One token as it stands: no blanks, and no quote where a token starts."""
+    return (
+        value != "" and value[0] not in "\"'" and " " not in value and "\t" not in value
+    )
 
 
 def _no_breaks(value: str, path: Path) -> None:

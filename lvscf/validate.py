@@ -80,7 +80,7 @@ def is_netmask(value: str) -> bool:
 
 def is_device(value: str | None) -> bool:
     """A Linux interface name (`eth0`) or alias label (`eth0:1`), at most 15 bytes."""
-    if not value or len(value.encode()) >= IFNAMSIZ:
+    if not value or len(value.encode("utf-8", "surrogatepass")) >= IFNAMSIZ:
         return False
     base, _, alias = value.partition(":")
     if base in (".", "..") or not _IFNAME.fullmatch(base):
@@ -261,6 +261,7 @@ class _Checker:
         self.persistence(path, vs)
         self.timing(path, vs)
         self.checks(path, vs)
+        self.address(path + ("master",), vs.master)
         if vs.sorry_server is not None and not is_ipv4(vs.sorry_server):
             self.error(
                 path + ("sorry_server",), "the sorry server must be an IPv4 address"
@@ -327,7 +328,8 @@ class _Checker:
         for key in ("send", "expect"):
             value = getattr(vs, key)
             if value is not None:
-                self.send_string(path + (key,), key, value)
+                regex = key == "expect" and vs.use_regex  # `\.` is regex syntax
+                self.send_string(path + (key,), key, value, regex)
         if vs.send_program is not None:
             self.send_program(path + ("send_program",), vs.send_program)
         if vs.use_regex and vs.expect is not None:
@@ -340,7 +342,7 @@ class _Checker:
                 )
         self.expect_can_match(path, vs)
 
-    def send_string(self, path: Path, key: str, value: str) -> None:
+    def send_string(self, path: Path, key: str, value: str, regex: bool) -> None:
         bad = next((ch for ch in value if not 0x20 <= ord(ch) <= 0x7E), None)
         if bad is not None:
             self.error(
@@ -350,7 +352,7 @@ class _Checker:
                 "write control characters as escapes, e.g. \\r\\n",
             )
             return
-        for match in _ESCAPE.finditer(value):
+        for match in () if regex else _ESCAPE.finditer(value):
             char = match.group(1)
             if not char or char not in "nrt\\'\"":
                 self.warning(

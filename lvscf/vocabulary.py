@@ -37,6 +37,7 @@ WEIGHT_MIN, WEIGHT_MAX = 0, 65535  # ipvsadm -w accepts 0..65535; 0 = quiesced
 SYNCD_ID_MAX: Final = 255  # pulse passes `syncd_id & 0xff` to --syncid
 IFNAMSIZ: Final = 16  # Linux interface names and labels are at most 15 bytes
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # the parser stores numbers in a C int
+UINT32_MAX: Final = 2**32 - 1  # fwmark is read into an unsigned int
 LONG_MIN, LONG_MAX = -(2**63), 2**63 - 1  # strtol() clamps to long before the cast
 MAX_TOKENS: Final = 99  # tokenizeString() stops after LVS_MAX_TOKENS - 1 tokens
 
@@ -158,6 +159,9 @@ VIRTUAL_ALWAYS: Final = frozenset(
         "quiesce_server",
     }
 )
+
+# A failover block (FOS) uses only these of the virtual keys; the GUI wrote no others.
+FAILOVER_ALWAYS: Final = frozenset({"active", "address", "port", "timeout"})
 
 # Keys whose value the parser re-wraps in the quote it was written with; lvsd then
 # strips double quotes only, so what nanny (or fos) receives is the model value.
