@@ -100,7 +100,7 @@ def main() -> int:
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("--virtuals", type=int, default=1000)
     args.add_argument("--servers", type=int, default=16)
-    args.add_argument("--runs", type=int, default=7)
+    args.add_argument("--runs", type=int, default=15)
     args.add_argument("--no-growth", action="store_true", help="skip the 10× run")
     opts = args.parse_args()
     base = measure(opts.virtuals, opts.servers, opts.runs)

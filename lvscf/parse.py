@@ -15,6 +15,7 @@ from dataclasses import MISSING, fields
 from typing import Any, TypeVar
 
 from .errors import ParseError, Path, Problem
+from .gcpause import collector_paused
 from .lexer import (
     QuoteError,
     Token,
@@ -141,7 +142,8 @@ class _Block:
 
 def parse(text: str) -> Config:
     """Parse lvs.cf text into a Config; raise ParseError listing every error."""
-    return _Parser(text).run()
+    with collector_paused():
+        return _Parser(text).run()
 
 
 class _Parser:
@@ -236,6 +238,27 @@ class _Parser:
                         pos = plain.end()
                         lineno += 5
                         continue
+                elif (
+                    toks[2] == "{"
+                    and stack[-1].kind == "top"
+                    and (toks[0] == "virtual" or toks[0] == "failover")
+                ):
+                    self._enter(toks[0], toks[1], lineno)
+                    continue
+            elif (
+                size == 4
+                and toks[0] == "address"
+                and toks[1] == "="
+                and not pending
+                and stack[-1].kind in ("virtual", "failover")
+                and "address" not in stack[-1].seen
+                and is_dotted_quad(toks[2])
+            ):
+                block = stack[-1]
+                block.seen["address"] = block.seen["device"] = lineno
+                block.values["address"] = toks[2]
+                block.values["device"] = toks[3]
+                continue
             elif size == 1 and toks[0] == "}" and not pending and len(stack) > 1:
                 self._build(stack.pop())
                 continue
@@ -388,7 +411,6 @@ class _Parser:
 
     def _open(self, st: _Statement, kind: str) -> None:
         toks = st.toks
-        parent = self.stack[-1]
         if len(toks) != 3 or toks[2] != "{":
             # Report it, but still enter the block so its lines do not cascade.
             message, hint, index = _opener_problem(toks, kind)
@@ -397,14 +419,18 @@ class _Parser:
             name = name or "?"
         else:
             name = toks[1]
+        self._enter(kind, name, st.lineno)
+
+    def _enter(self, kind: str, name: str, lineno: int) -> None:
+        parent = self.stack[-1]
         path: Path = (kind, name)
         if kind == "server":
             path = parent.path + path
-        block = _Block(kind, name, path, st.lineno, tuple(self.pending))
+        block = _Block(kind, name, path, lineno, tuple(self.pending))
         self.pending.clear()
         if kind == "server":
             block.values["port"] = parent.values.get("port", DEFAULT_VIRTUAL_PORT)
-        self._opener(path, st.lineno)
+        self._opener(path, lineno)
         self.keys.setdefault(path, block.seen)
         self.stack.append(block)
 
@@ -465,6 +491,7 @@ class _Parser:
             if "port" not in block.seen:
                 if parent.inherited_port is None:
                     parent.inherited_port = []
+                    parent.fast = _FAST_VIRTUAL_INHERITED  # `port` needs the check
                 parent.inherited_port.append(block.name)
             return
         vs = _new(
@@ -1093,6 +1120,8 @@ _FAST_VIRTUAL: dict[str, FastConvert] = {
     "protocol": _fast_enum(PROTOCOLS),
     "scheduler": _fast_enum(SCHEDULERS),
 }
+_FAST_VIRTUAL["port"] = _fast_int  # a plain number; names take the general path
+_FAST_VIRTUAL_INHERITED = {k: v for k, v in _FAST_VIRTUAL.items() if k != "port"}
 _FAST_SERVER: dict[str, FastConvert] = {
     "address": _fast_host,
     "active": _fast_bool,

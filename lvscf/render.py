@@ -18,6 +18,7 @@ import re
 from typing import Any, NoReturn
 
 from .errors import Path, Problem, RenderError
+from .gcpause import collector_paused
 from .model import Comments, Config, RealServer, VirtualServer
 from .vocabulary import (
     FAILOVER_ALWAYS,
@@ -46,6 +47,11 @@ _plain_quoted = re.compile(r"[^\"\n\r\x00]*").fullmatch  # writable inside "..."
 
 def render(config: Config) -> str:
     """Return the canonical lvs.cf text for `config` (raises RenderError)."""
+    with collector_paused():
+        return _render(config)
+
+
+def _render(config: Config) -> str:
     out: list[str] = []
     if config.comments.above:
         _comments(out, config.comments.above, 0, ())

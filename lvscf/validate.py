@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from ipaddress import IPv4Address
 
 from .errors import Path, Problem, Severity
+from .gcpause import collector_paused
 from .model import Config, RealServer, VirtualServer
 from .render import render_problem
 from .vocabulary import (
@@ -55,7 +56,8 @@ def _maybe_unwritable(config: Config) -> bool:
 def validate(config: Config) -> list[Problem]:
     """Check a whole configuration; return its problems, errors first by line."""
     checker = _Checker(config)
-    checker.run()
+    with collector_paused():
+        checker.run()
     problems = list(config.source.warnings if config.source else ()) + checker.problems
     return sorted(problems, key=_order)
 
