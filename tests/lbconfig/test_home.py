@@ -18,16 +18,18 @@ def test_logged_in_user_sees_the_lvs_cf_path(admin_client, var_dir):
     assert response.status_code == 200
     assert str(var_dir / "lvs.cf") in response.text
     assert "PIRANHA CONFIGURATION TOOL" in response.text
-    assert "not written yet" in response.text
+    assert "not published yet" in response.text
 
 
-def test_home_says_when_lvs_cf_exists(admin_client, var_dir):
+def test_home_offers_to_import_an_lvs_cf_that_was_not_published_here(
+    admin_client, var_dir
+):
     (var_dir / "lvs.cf").write_text("serial_no = 1\n")
 
     response = admin_client.get("/")
 
-    assert "exists" in response.text
-    assert "not written yet" not in response.text
+    assert "exists but was not published from here" in response.text
+    assert "?from=disk" in response.text
 
 
 def test_login_page_is_open_to_anonymous_users(client):

@@ -1,0 +1,270 @@
+"""The one path between the database and lvs.cf: models <-> lvscf.Config.
+
+Import, export, preview, publish and sync all go through `to_config` and
+`import_config`, so what the panels show is exactly what the file says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from django.db import transaction
+
+import lvscf
+from lbconfig.models import GlobalSettings, RealServer, Redundancy, VirtualServer
+
+# Config fields kept in GlobalSettings.extra: no panel edits them (FOS, legacy).
+GLOBAL_EXTRA = (
+    "primary_shared",
+    "backup_shared",
+    "reservation_conflict_action",
+    "heartbeat",
+    "sync",
+)
+VIRTUAL_EXTRA = ("master", "dirs", "start_cmd", "stop_cmd")
+
+
+def to_config() -> lvscf.Config:
+    """Build the whole configuration from the database (three queries)."""
+    glob = GlobalSettings.load()
+    red = Redundancy.load()
+    virtuals = VirtualServer.objects.prefetch_related("real_servers")
+    extra = dict(glob.extra)
+    failovers = tuple(_virtual_from_dict(d) for d in extra.pop("failover_services", []))
+    return lvscf.Config(
+        serial_no=glob.serial_no,
+        primary=glob.primary or None,
+        primary_private=glob.primary_private or None,
+        service=glob.service,
+        rsh_command=glob.rsh_command,
+        backup_active=red.backup_active,
+        backup=red.backup or None,
+        backup_private=red.backup_private or None,
+        heartbeat=bool(extra.get("heartbeat", True)),
+        heartbeat_port=red.heartbeat_port,
+        keepalive=red.keepalive,
+        deadtime=red.deadtime,
+        network=glob.network,
+        nat_router=glob.nat_router or None if glob.network == "nat" else None,
+        nat_router_device=(glob.nat_router_device or None)
+        if glob.network == "nat" and glob.nat_router
+        else None,
+        nat_nmask=(glob.nat_nmask or None) if glob.network == "nat" else None,
+        debug_level=glob.debug_level,
+        monitor_links=red.monitor_links,
+        syncdaemon=red.syncdaemon,
+        syncd_iface=red.syncd_iface,
+        syncd_id=red.syncd_id,
+        tcp_timeout=glob.tcp_timeout,
+        tcpfin_timeout=glob.tcpfin_timeout,
+        udp_timeout=glob.udp_timeout,
+        hard_shutdown=glob.hard_shutdown,
+        active_cmd=glob.active_cmd or None,
+        inactive_cmd=glob.inactive_cmd or None,
+        ipvsadm=glob.ipvsadm,
+        sync=bool(extra.get("sync", False)),
+        primary_shared=extra.get("primary_shared"),
+        backup_shared=extra.get("backup_shared"),
+        reservation_conflict_action=extra.get("reservation_conflict_action"),
+        failover_services=failovers,
+        virtual_servers=tuple(_virtual(vs) for vs in virtuals),
+        comments=_comments(glob.comments, glob.notes),
+    )
+
+
+def _virtual(vs: VirtualServer) -> lvscf.VirtualServer:
+    extra = vs.extra or {}
+    dirs = extra.get("dirs")
+    unset = vs.address == "0.0.0.0" and not vs.device  # imported without address
+    return lvscf.VirtualServer(
+        name=vs.name,
+        active=vs.active,
+        address=None if unset else vs.address,
+        device=None if unset else vs.device,
+        sorry_server=vs.sorry_server or None,
+        vip_nmask=vs.vip_nmask or None,
+        fwmark=vs.fwmark,
+        port=vs.port,
+        persistent=vs.persistent,
+        pmask=(vs.pmask or None) if vs.persistent else None,
+        send=vs.send or None,
+        expect=vs.expect or None,
+        use_regex=vs.use_regex,
+        send_program=vs.send_program or None,
+        load_monitor=vs.load_monitor,
+        scheduler=vs.scheduler,
+        protocol=vs.protocol,
+        timeout=vs.timeout,
+        reentry=vs.reentry,
+        quiesce_server=vs.quiesce_server,
+        client_monitor=vs.client_monitor,
+        start_cmd=extra.get("start_cmd"),
+        stop_cmd=extra.get("stop_cmd"),
+        master=extra.get("master"),
+        dirs=tuple(dirs) if dirs is not None else None,
+        servers=tuple(_real(rs, vs.port) for rs in vs.real_servers.all()),
+        comments=_comments(vs.comments, vs.notes),
+    )
+
+
+def _real(rs: RealServer, default_port: int) -> lvscf.RealServer:
+    return lvscf.RealServer(
+        name=rs.name,
+        address=rs.address,
+        active=rs.active,
+        port=rs.port if rs.port is not None else default_port,
+        weight=rs.weight,
+        comments=_comments(rs.comments, rs.notes),
+    )
+
+
+def _comments(stored: dict[str, Any], notes: str) -> lvscf.Comments:
+    """Notes are the `#` lines above a block; key comments come from an import."""
+    keys = tuple((k, tuple(v)) for k, v in (stored or {}).get("keys", {}).items())
+    above = tuple(notes.split("\n")) if notes else ()
+    return lvscf.Comments(above=above, keys=keys, end=tuple(stored.get("end", ())))
+
+
+def _stored_comments(comments: lvscf.Comments) -> dict[str, Any]:
+    return {"keys": {k: list(v) for k, v in comments.keys}, "end": list(comments.end)}
+
+
+def _virtual_from_dict(data: dict[str, Any]) -> lvscf.VirtualServer:
+    data = dict(data)
+    data["servers"] = tuple(
+        lvscf.RealServer(**{**s, "comments": lvscf.Comments()})
+        for s in data.get("servers", ())
+    )
+    if data.get("dirs") is not None:
+        data["dirs"] = tuple(data["dirs"])
+    data["comments"] = lvscf.Comments()
+    return lvscf.VirtualServer(**data)
+
+
+class ImportRefused(Exception):
+    """The configuration cannot be held by the panels as it is."""
+
+    def __init__(self, problems: list[lvscf.Problem]) -> None:
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+def import_problems(config: lvscf.Config) -> list[lvscf.Problem]:
+    """What keeps `config` from being imported (names the panels need unique)."""
+    problems = []
+    seen: set[str] = set()
+    for vs in config.virtual_servers:
+        if vs.name in seen:
+            problems.append(
+                lvscf.Problem(
+                    "error",
+                    f"two virtual blocks are called `{vs.name}`: rename one first",
+                    ("virtual", vs.name),
+                )
+            )
+        seen.add(vs.name)
+        names = [rs.name for rs in vs.servers]
+        for name in {n for n in names if names.count(n) > 1}:
+            problems.append(
+                lvscf.Problem(
+                    "error",
+                    f"two real servers of `{vs.name}` are called `{name}`",
+                    ("virtual", vs.name, "server", name),
+                )
+            )
+    return problems
+
+
+@transaction.atomic
+def import_config(config: lvscf.Config) -> None:
+    """Replace the whole database configuration with `config` (all or nothing)."""
+    problems = import_problems(config)
+    if problems:
+        raise ImportRefused(problems)
+    glob = GlobalSettings.load()
+    for field in (
+        "serial_no primary primary_private network nat_router nat_router_device "
+        "tcp_timeout tcpfin_timeout udp_timeout hard_shutdown active_cmd "
+        "inactive_cmd ipvsadm rsh_command debug_level service"
+    ).split():
+        value = getattr(config, field)
+        setattr(glob, field, "" if value is None and field not in _NULLABLE else value)
+    glob.nat_nmask = config.nat_nmask or ""
+    glob.extra = {key: getattr(config, key) for key in GLOBAL_EXTRA}
+    glob.extra["failover_services"] = [
+        _plain_dict(vs) for vs in config.failover_services
+    ]
+    glob.notes = "\n".join(config.comments.above)
+    glob.comments = _stored_comments(config.comments)
+    glob.version += 1
+    glob.save()
+    _import_redundancy(config)
+    VirtualServer.objects.all().delete()
+    for position, vs in enumerate(config.virtual_servers):
+        _import_virtual(vs, position)
+
+
+_NULLABLE = {"primary", "primary_private", "nat_router"}
+
+
+def _import_redundancy(config: lvscf.Config) -> None:
+    red = Redundancy.load()
+    for field in (
+        "backup_active backup backup_private keepalive deadtime heartbeat_port "
+        "monitor_links syncdaemon syncd_iface syncd_id"
+    ).split():
+        setattr(red, field, getattr(config, field))
+    red.version += 1
+    red.save()
+
+
+def _import_virtual(vs: lvscf.VirtualServer, position: int) -> None:
+    row = VirtualServer.objects.create(
+        name=vs.name,
+        active=vs.active,
+        address=vs.address or "0.0.0.0",
+        device=vs.device or "",
+        vip_nmask=vs.vip_nmask or "",
+        port=vs.port,
+        protocol=vs.protocol,
+        fwmark=vs.fwmark,
+        sorry_server=vs.sorry_server,
+        reentry=vs.reentry,
+        timeout=vs.timeout,
+        quiesce_server=vs.quiesce_server,
+        load_monitor=vs.load_monitor,
+        scheduler=vs.scheduler,
+        persistent=vs.persistent,
+        pmask=vs.pmask or "",
+        send_program=vs.send_program or "",
+        send=vs.send or "",
+        expect=vs.expect or "",
+        use_regex=vs.use_regex,
+        client_monitor=vs.client_monitor,
+        position=position,
+        extra={key: getattr(vs, key) for key in VIRTUAL_EXTRA},
+        notes="\n".join(vs.comments.above),
+        comments=_stored_comments(vs.comments),
+    )
+    RealServer.objects.bulk_create(
+        RealServer(
+            virtual_server=row,
+            name=rs.name,
+            address=rs.address,
+            port=None if rs.port == vs.port else rs.port,
+            weight=rs.weight,
+            active=rs.active,
+            notes="\n".join(rs.comments.above),
+            comments=_stored_comments(rs.comments),
+        )
+        for rs in vs.servers
+    )
+
+
+def _plain_dict(vs: lvscf.VirtualServer) -> dict[str, Any]:
+    data = dataclasses.asdict(vs)
+    data.pop("comments")
+    for server in data["servers"]:
+        server.pop("comments")
+    return data

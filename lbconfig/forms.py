@@ -1,0 +1,224 @@
+"""Forms of the panels (django-crispy-forms, Bootstrap 5 layout declared here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
+from django import forms
+
+from lbconfig.models import (
+    NETWORK_CHOICES,
+    GlobalSettings,
+    RealServer,
+    Redundancy,
+    Versioned,
+    VirtualServer,
+)
+
+STALE = (
+    "Someone else saved this page after you opened it. Your changes were not "
+    "saved: reload the page to see theirs, then edit again."
+)
+MASKS = [("", "Unused")] + [
+    (m, m)
+    for m in (
+        "255.255.255.255 255.255.255.254 255.255.255.252 255.255.255.248 "
+        "255.255.255.240 255.255.255.224 255.255.255.192 255.255.255.128 "
+        "255.255.255.0 255.255.254.0 255.255.252.0 255.255.248.0 255.255.240.0 "
+        "255.255.224.0 255.255.192.0 255.255.128.0 255.255.0.0"
+    ).split()
+]
+
+
+class VersionedForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Refuses a save made from a page that is older than the row (optimistic lock)."""
+
+    seen_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["seen_version"].initial = self.instance.version
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("accept", "ACCEPT"))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        seen = data.get("seen_version")
+        if self.instance.pk and seen is not None and seen != self.instance.version:
+            raise forms.ValidationError(STALE, code="stale")
+        return data
+
+    def save(self, commit: bool = True) -> Any:
+        row: Versioned = super().save(commit=False)
+        if row.pk:
+            # Compare-and-swap: another save in between makes this one match nothing.
+            rows = type(row)._default_manager.filter(pk=row.pk, version=row.version)
+            updated = rows.update(version=row.version + 1)
+            if not updated:
+                raise StaleEdit(STALE)
+            row.version += 1
+        if commit:
+            row.save()
+        return row
+
+
+class StaleEdit(Exception):
+    """The row changed between the form's validation and its save."""
+
+
+class GlobalSettingsForm(VersionedForm):
+    nat_nmask = forms.ChoiceField(
+        label="NAT Router netmask", choices=MASKS, required=False
+    )
+
+    class Meta:
+        model = GlobalSettings
+        fields = [
+            "primary",
+            "primary_private",
+            "tcp_timeout",
+            "tcpfin_timeout",
+            "udp_timeout",
+            "network",
+            "nat_router",
+            "nat_nmask",
+            "nat_router_device",
+            "hard_shutdown",
+            "active_cmd",
+            "inactive_cmd",
+            "ipvsadm",
+            "rsh_command",
+            "debug_level",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["network"].widget = forms.RadioSelect(choices=NETWORK_CHOICES)
+        self.helper.layout = Layout(
+            "seen_version",
+            Fieldset("", "primary", "primary_private"),
+            Fieldset("", "tcp_timeout", "tcpfin_timeout", "udp_timeout"),
+            Fieldset("Use network type", "network"),
+            Div("nat_router", "nat_nmask", "nat_router_device", css_id="nat-fields"),
+            Fieldset(
+                "Advanced",
+                "hard_shutdown",
+                "active_cmd",
+                "inactive_cmd",
+                "ipvsadm",
+                "rsh_command",
+                "debug_level",
+                "notes",
+            ),
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("network") == "nat":
+            for field in ("nat_router", "nat_router_device"):
+                if not data.get(field):
+                    self.add_error(field, "NAT needs the router's address and device.")
+        return data
+
+
+class RedundancyForm(VersionedForm):
+    class Meta:
+        model = Redundancy
+        fields = [
+            "backup",
+            "backup_private",
+            "keepalive",
+            "deadtime",
+            "heartbeat_port",
+            "monitor_links",
+            "syncdaemon",
+            "syncd_iface",
+            "syncd_id",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        keepalive, deadtime = data.get("keepalive"), data.get("deadtime")
+        if keepalive and deadtime and keepalive >= deadtime:
+            self.add_error(
+                "deadtime", "Must be longer than the heartbeat interval (e.g. 3×)."
+            )
+        primary = GlobalSettings.load().primary
+        if primary and data.get("backup") == primary:
+            self.add_error("backup", "This is the primary router's address.")
+        return data
+
+
+class VirtualServerForm(VersionedForm):
+    vip_nmask = forms.ChoiceField(
+        label="Virtual IP Network Mask", choices=MASKS, required=False
+    )
+    pmask = forms.ChoiceField(
+        label="Persistence Network Mask", choices=MASKS, required=False
+    )
+
+    class Meta:
+        model = VirtualServer
+        fields = [
+            "name",
+            "port",
+            "protocol",
+            "address",
+            "vip_nmask",
+            "sorry_server",
+            "fwmark",
+            "device",
+            "reentry",
+            "timeout",
+            "quiesce_server",
+            "load_monitor",
+            "scheduler",
+            "persistent",
+            "pmask",
+            "client_monitor",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper.layout = Layout(
+            "seen_version",
+            *[Field(name) for name in self.Meta.fields if name != "client_monitor"],
+            Fieldset("Advanced", "client_monitor"),
+        )
+
+
+class MonitoringScriptsForm(VersionedForm):
+    class Meta:
+        model = VirtualServer
+        fields = ["send_program", "send", "expect", "use_regex"]
+
+
+class RealServerForm(VersionedForm):
+    class Meta:
+        model = RealServer
+        fields = ["name", "address", "port", "weight", "notes"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+
+class PublishForm(forms.Form):
+    note = forms.CharField(max_length=200, required=False, label="Note")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("publish", "PUBLISH"))
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label="lvs.cf to import")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("import", "IMPORT"))
