@@ -11,6 +11,11 @@ are taken from the checkout, not from the current directory.
     PIRANHA_SECURE_COOKIES   send cookies over HTTPS only (default: no, the tool
                              speaks plain HTTP on :3636 unless a TLS proxy fronts it)
     PIRANHA_SESSION_SECONDS  how long a login lasts (default: 28800, eight hours)
+    PIRANHA_ALLOWED_NETWORKS comma-separated CIDRs that may reach the tool at all,
+                             checked before login (default: loopback and the
+                             private ranges)
+    PIRANHA_LOGIN_FAILURES   failed logins of one user from one address before a
+                             15-minute lock-out (default: 5)
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -96,10 +103,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
     "lbconfig",
 ]
 
 MIDDLEWARE = [
+    # First: an address outside the allowed networks gets nothing, not even /login/.
+    "lbconfig.middleware.AllowedNetworksMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -112,6 +122,30 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "lbconfig.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes requires: it answers for locked-out logins.
+    "axes.middleware.AxesMiddleware",
+]
+
+# Failed-login throttling (django-axes): a user name is locked out from one address
+# after PIRANHA_LOGIN_FAILURES failures, for 15 minutes; a success resets the count.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURES", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+
+PIRANHA_ALLOWED_NETWORKS = [
+    ip_network(cidr.strip(), strict=False)
+    for cidr in env_str(
+        "ALLOWED_NETWORKS",
+        "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
+    ).split(",")
+    if cidr.strip()
 ]
 
 ROOT_URLCONF = "piranha_web.urls"

@@ -8,6 +8,7 @@ command line, where ``ps`` and the shell history would show it.
 from __future__ import annotations
 
 import secrets
+import sys
 from getpass import getpass
 from typing import Any
 
@@ -21,6 +22,7 @@ USERNAME = "piranha"
 
 class Command(BaseCommand):
     help = f"Set the password of the user {USERNAME!r}, creating it if missing."
+    stdin = sys.stdin
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -29,20 +31,37 @@ class Command(BaseCommand):
             help="generate a random password and print it once, instead of asking",
         )
         parser.add_argument(
+            "--password-stdin",
+            action="store_true",
+            help="read the password from the first line of standard input (scripts)",
+        )
+        parser.add_argument(
             "--if-missing",
             action="store_true",
             help=f"do nothing if the user {USERNAME!r} already exists",
         )
 
     def handle(
-        self, *args: Any, generate: bool, if_missing: bool, **options: Any
+        self,
+        *args: Any,
+        generate: bool,
+        if_missing: bool,
+        password_stdin: bool = False,
+        **options: Any,
     ) -> None:
         users = get_user_model()._default_manager
         user = users.filter(username=USERNAME).first()
         if user is not None and if_missing:
             self.stdout.write(f"User {USERNAME!r} exists; its password is unchanged.")
             return
-        password = secrets.token_urlsafe(12) if generate else self.ask_password()
+        if generate:
+            password = secrets.token_urlsafe(12)
+        elif password_stdin:
+            password = self.stdin.readline().rstrip("\r\n")
+            if not password:
+                raise CommandError("No password on standard input; nothing changed.")
+        else:
+            password = self.ask_password()
         if user is None:
             user = get_user_model()(username=USERNAME, is_staff=True, is_superuser=True)
         try:
