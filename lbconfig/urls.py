@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from lbconfig import views
+from lbconfig import sync_views, views
 
 app_name = "lbconfig"
 
@@ -69,4 +69,5 @@ urlpatterns = [
     ),
     path("import/", views.import_file, name="import"),
     path("audit/", views.audit_log, name="audit_list"),
+    *sync_views.urlpatterns,
 ]
