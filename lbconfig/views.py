@@ -199,13 +199,18 @@ def virtualserver_delete(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def virtualserver_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(VirtualServer, pk=pk)
-    server.active = not server.active
-    server.version += 1
-    server.save(update_fields=["active", "version"])
-    state = "activated" if server.active else "deactivated"
-    record(_user(request), "change", f"virtual server {server.name} {state}")
-    messages.success(request, f"Virtual server {server.name} {state}.")
+    _toggle(request, server, f"Virtual server {server.name}")
     return redirect("lbconfig:virtualserver_list")
+
+
+def _toggle(request: HttpRequest, row: VirtualServer | RealServer, what: str) -> None:
+    """(DE)ACTIVATE: flip `active`, note it in the audit log and say so."""
+    row.active = not row.active
+    row.version += 1
+    row.save(update_fields=["active", "version"])
+    state = "activated" if row.active else "deactivated"
+    record(_user(request), "change", f"{what} {state}")
+    messages.success(request, f"{what} {state}. Publish to write lvs.cf.")
 
 
 def monitoring_scripts(request: HttpRequest, pk: int) -> HttpResponse:
@@ -275,12 +280,7 @@ def realserver_delete(request: HttpRequest, vs: int, pk: int) -> HttpResponse:
 @require_POST
 def realserver_toggle(request: HttpRequest, vs: int, pk: int) -> HttpResponse:
     real = get_object_or_404(RealServer, pk=pk, virtual_server_id=vs)
-    real.active = not real.active
-    real.version += 1
-    real.save(update_fields=["active", "version"])
-    state = "activated" if real.active else "deactivated"
-    record(_user(request), "change", f"real server {real.name} {state}")
-    messages.success(request, f"Real server {real.name} {state}.")
+    _toggle(request, real, f"Real server {real.name}")
     return redirect("lbconfig:realserver_list", vs=vs)
 
 

@@ -10,36 +10,15 @@ import re
 
 import pytest
 
-from lvscf import Config, ParseError, Problem, parse
+from lvscf import parse
 from lvscf.lexer import QuoteError, c_strtol, inet_aton, split_lines, tokenize
+from tests.lvscf.helpers import (
+    only_error,
+    virtual,
+    warnings_of,
+)
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def errors_of(text: str) -> list[Problem]:
-    """The errors `parse` reports for `text` (fails the test if it accepts it)."""
-    with pytest.raises(ParseError) as info:
-        parse(text)
-    return info.value.problems
-
-
-def only_error(text: str) -> Problem:
-    """The one error of `text`."""
-    problems = errors_of(text)
-    assert len(problems) == 1, [p.format() for p in problems]
-    assert problems[0].is_error
-    return problems[0]
-
-
-def warnings_of(config: Config) -> list[Problem]:
-    assert config.source is not None
-    return list(config.source.warnings)
-
-
-def virtual(body: str, name: str = "web") -> str:
-    """`body` (lines without indent) wrapped in a virtual block."""
-    inner = "".join(f"    {line}\n" for line in body.splitlines())
-    return f"virtual {name} {{\n{inner}}}\n"
 
 
 # --- line splitting ------------------------------------------------------------------

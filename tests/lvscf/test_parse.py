@@ -14,42 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from lvscf import Config, ParseError, Problem, parse
+from lvscf import ParseError, parse
+from tests.lvscf.helpers import (
+    errors_of,
+    only_error,
+    only_warning,
+    virtual,
+    warnings_of,
+)
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def errors_of(text: str) -> list[Problem]:
-    """The errors `parse` reports for `text` (fails the test if it accepts it)."""
-    with pytest.raises(ParseError) as info:
-        parse(text)
-    return info.value.problems
-
-
-def only_error(text: str) -> Problem:
-    """The one error of `text`."""
-    problems = errors_of(text)
-    assert len(problems) == 1, [p.format() for p in problems]
-    assert problems[0].is_error
-    return problems[0]
-
-
-def warnings_of(config: Config) -> list[Problem]:
-    assert config.source is not None
-    return list(config.source.warnings)
-
-
-def only_warning(config: Config) -> Problem:
-    warnings = warnings_of(config)
-    assert len(warnings) == 1, [w.format() for w in warnings]
-    assert warnings[0].severity == "warning"
-    return warnings[0]
-
-
-def virtual(body: str, name: str = "web") -> str:
-    """`body` (lines without indent) wrapped in `virtual NAME { ... }`."""
-    inner = "".join(f"    {line}\n" for line in body.splitlines())
-    return f"virtual {name} {{\n{inner}}}\n"
 
 
 def server(body: str, name: str = "r1") -> str:
