@@ -1,0 +1,385 @@
+"""The embedded dataplane: an asyncio TCP and UDP proxy on each VIP:port.
+
+No root needed. Each service is a `Pool` of backends with an IPVS scheduler
+(`pulse.schedulers`) and, when persistent, a template table; virtual servers
+sharing a firewall mark listen on each of their addresses into one pool.
+Bytes are moved by the transports: a chunk read from one side is written to
+the other with no per-byte Python work, and reading pauses while the other
+side's buffer is full. Weight 0 takes no new connections; existing ones
+continue, also when a backend is removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any, cast
+
+import lvscf
+
+from ..lvs import DataplaneError, Endpoint, Entry, ServiceKey, ServiceSpec, Table
+from ..schedulers import PersistenceTable, Scheduler, make_scheduler
+from .udp import UdpFlow, UdpFront
+
+logger = logging.getLogger(__name__)
+
+BACKLOG = 1024
+CONNECT_TIMEOUT = 10.0  # seconds to reach a backend before the client is reset
+
+
+class Backend:
+    """A real server in a pool, with the counters ipvsadm -L shows."""
+
+    __slots__ = (
+        "address",
+        "port",
+        "weight",
+        "active",
+        "inactive",
+        "conns",
+        "bytes_in",
+        "bytes_out",
+    )
+
+    def __init__(self, address: str, port: int, weight: int) -> None:
+        self.address, self.port, self.weight = address, port, weight
+        self.active = self.inactive = self.conns = 0
+        self.bytes_in = self.bytes_out = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "weight": self.weight,
+            "active": self.active,
+            "inactive": self.inactive,
+            "conns": self.conns,
+            "bytes_in": self.bytes_in,
+            "bytes_out": self.bytes_out,
+        }
+
+
+class Pool:
+    """One service: its scheduler, persistence and backends."""
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.backends: dict[Endpoint, Backend] = {}
+        self.links: set[Link] = set()
+        self.flows: set[UdpFlow] = set()
+        self.spec = spec
+        self.scheduler: Scheduler[Backend] = make_scheduler(spec.scheduler)
+        self.persistence: PersistenceTable[Backend] | None = None
+        self.configure(spec)
+
+    def configure(self, spec: ServiceSpec) -> None:
+        """Take new settings; a new scheduler or persistence starts afresh."""
+        old, self.spec = self.spec, spec
+        if spec.scheduler != old.scheduler:
+            self.scheduler = make_scheduler(spec.scheduler)
+            self.scheduler.update(list(self.backends.values()))
+        if (spec.persistent, spec.pmask) != (old.persistent, old.pmask) or (
+            spec.persistent and self.persistence is None
+        ):
+            self.persistence = (
+                PersistenceTable(spec.persistent, spec.pmask, time.monotonic)
+                if spec.persistent
+                else None
+            )
+
+    def set_dests(self, dests: Mapping[Endpoint, int]) -> None:
+        for endpoint in list(self.backends):
+            if endpoint not in dests:
+                del self.backends[endpoint]
+        for endpoint, weight in dests.items():
+            backend = self.backends.get(endpoint)
+            if backend is None:
+                self.backends[endpoint] = Backend(*endpoint, weight)
+            else:
+                backend.weight = weight
+        self.scheduler.update(list(self.backends.values()))
+
+    def pick(self, client: str, target: str) -> Backend | None:
+        """The backend for a new connection, persistence first."""
+        if self.persistence is not None:
+            pinned = self.persistence.lookup(client, self.scheduler.dests)
+            if pinned is None:
+                pinned = self.scheduler.pick(client, target)
+            if pinned is not None:
+                self.persistence.remember(client, pinned)
+            return pinned
+        return self.scheduler.pick(client, target)
+
+    def counters(self) -> dict[str, Any]:
+        dests = {f"{a}:{p}": b.as_dict() for (a, p), b in self.backends.items()}
+        totals = {
+            k: sum(d[k] for d in dests.values())
+            for k in ("active", "inactive", "conns", "bytes_in", "bytes_out")
+        }
+        return {**totals, "dests": dests}
+
+
+class Link:
+    """One proxied TCP connection: the client side and the backend side."""
+
+    __slots__ = ("pool", "backend", "client", "server", "eofs", "closed")
+
+    def __init__(self, pool: Pool, backend: Backend) -> None:
+        self.pool, self.backend = pool, backend
+        self.client: asyncio.Transport | None = None
+        self.server: asyncio.Transport | None = None
+        self.eofs = 0
+        self.closed = False
+        backend.active += 1
+        backend.conns += 1
+        pool.links.add(self)
+
+    def half_closed(self) -> None:
+        # IPVS counts a connection past its FIN as inactive.
+        self.eofs += 1
+        if self.eofs == 1:
+            self.backend.active -= 1
+            self.backend.inactive += 1
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.eofs:
+            self.backend.inactive -= 1
+        else:
+            self.backend.active -= 1
+        self.pool.links.discard(self)
+        for transport in (self.client, self.server):
+            if transport is not None:
+                transport.close()
+
+    def abort(self) -> None:
+        for transport in (self.client, self.server):
+            if transport is not None:
+                transport.abort()
+        self.close()
+
+
+class _Side(asyncio.Protocol):
+    """Common half of a proxied connection: forward, mirror flow control."""
+
+    link: Link | None = None
+    transport: asyncio.Transport | None = None
+
+    def peer(self) -> asyncio.Transport | None:
+        raise NotImplementedError
+
+    def count(self, size: int) -> None:
+        raise NotImplementedError
+
+    def data_received(self, data: bytes) -> None:
+        peer = self.peer()
+        if peer is not None:
+            peer.write(data)
+            self.count(len(data))
+
+    def eof_received(self) -> bool:
+        peer = self.peer()
+        if self.link is not None:
+            self.link.half_closed()
+        if peer is not None and peer.can_write_eof():
+            peer.write_eof()
+        if self.link is not None and self.link.eofs >= 2:
+            self.link.close()
+        return True
+
+    def pause_writing(self) -> None:
+        peer = self.peer()
+        if peer is not None:
+            peer.pause_reading()
+
+    def resume_writing(self) -> None:
+        peer = self.peer()
+        if peer is not None and not peer.is_closing():
+            peer.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.link is not None:
+            self.link.close()
+
+
+class ServerSide(_Side):
+    """The connection to the backend."""
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+
+    def peer(self) -> asyncio.Transport | None:
+        return self.link.client if self.link else None
+
+    def count(self, size: int) -> None:
+        if self.link is not None:
+            self.link.backend.bytes_out += size
+
+
+class ClientSide(_Side):
+    """A client's connection to the VIP."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    def peer(self) -> asyncio.Transport | None:
+        return self.link.server if self.link else None
+
+    def count(self, size: int) -> None:
+        if self.link is not None:
+            self.link.backend.bytes_in += size
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = transport = cast(asyncio.Transport, transport)
+        client = transport.get_extra_info("peername")
+        target = transport.get_extra_info("sockname")
+        backend = self.pool.pick(client[0], target[0])
+        if backend is None:
+            transport.abort()  # no server: the client sees a reset, as with IPVS
+            return
+        self.link = Link(self.pool, backend)
+        self.link.client = transport
+        transport.pause_reading()
+        asyncio.get_running_loop().create_task(self._connect(self.link))
+
+    async def _connect(self, link: Link) -> None:
+        loop = asyncio.get_running_loop()
+        backend = link.backend
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                transport, _ = await loop.create_connection(
+                    lambda: ServerSide(link), backend.address, backend.port
+                )
+        except (OSError, TimeoutError) as exc:
+            logger.debug("backend %s:%s: %s", backend.address, backend.port, exc)
+            link.abort()
+            return
+        link.server = transport
+        if link.closed:
+            transport.close()
+        elif link.client is not None:
+            link.client.resume_reading()
+
+
+class Service:
+    """A pool and the sockets it listens on."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+        self.listeners: dict[tuple[str, str, int], Listener] = {}
+
+
+Listener = asyncio.AbstractServer | UdpFront
+
+
+class UserspaceDataplane:
+    """The in-process proxy dataplane."""
+
+    name = "userspace"
+
+    def __init__(self) -> None:
+        self._services: dict[ServiceKey, Service] = {}
+        self._udp_timeout = 300.0
+
+    async def configure(self, config: lvscf.Config) -> None:
+        # ipvsadm --set's UDP timeout is the idle time of a proxied UDP flow.
+        self._udp_timeout = float(config.udp_timeout or 300)
+
+    async def apply(self, table: Table) -> None:
+        """Open every new socket first; only then switch, in one step."""
+        pools, opened = await self._open_listeners(table)
+        for key in list(self._services):
+            if key not in table:
+                self._close_service(self._services.pop(key))
+        for key, pool in pools.items():
+            self._services[key] = Service(pool)
+        for key, entry in table.items():
+            self._switch(key, entry, opened)
+
+    async def _open_listeners(
+        self, table: Table
+    ) -> tuple[dict[ServiceKey, Pool], dict[tuple[str, str, int], Listener]]:
+        pools: dict[ServiceKey, Pool] = {}
+        opened: dict[tuple[str, str, int], Listener] = {}
+        try:
+            for key, entry in table.items():
+                have = self._services.get(key)
+                pool = have.pool if have else pools.setdefault(key, Pool(entry.spec))
+                for where in entry.spec.listen:
+                    if have is None or where not in have.listeners:
+                        opened[where] = await self._listen(where, pool)
+        except OSError as exc:
+            for listener in opened.values():
+                listener.close()
+            raise DataplaneError(f"cannot listen: {exc}") from exc
+        return pools, opened
+
+    async def _listen(self, where: tuple[str, str, int], pool: Pool) -> Listener:
+        protocol, address, port = where
+        loop = asyncio.get_running_loop()
+        if protocol == "udp":
+            front = UdpFront(pool, self._udp_timeout)
+            await loop.create_datagram_endpoint(
+                lambda: front, local_addr=(address, port)
+            )
+            return front
+        return await loop.create_server(
+            lambda: ClientSide(pool), address, port, reuse_address=True, backlog=BACKLOG
+        )
+
+    def _switch(
+        self,
+        key: ServiceKey,
+        entry: Entry,
+        opened: dict[tuple[str, str, int], Listener],
+    ) -> None:
+        service = self._services[key]
+        service.pool.configure(entry.spec)
+        service.pool.set_dests(entry.dests)
+        for where in list(service.listeners):
+            if where not in entry.spec.listen:
+                service.listeners.pop(where).close()
+        for where in entry.spec.listen:
+            if where in opened:
+                service.listeners[where] = opened[where]
+
+    def _close_service(self, service: Service) -> None:
+        for listener in service.listeners.values():
+            listener.close()
+        service.listeners.clear()
+
+    def current(self) -> Table:
+        return {
+            key: Entry(
+                service.pool.spec,
+                {e: b.weight for e, b in service.pool.backends.items()},
+            )
+            for key, service in self._services.items()
+        }
+
+    def counters(self) -> dict[ServiceKey, dict[str, Any]]:
+        return {key: s.pool.counters() for key, s in self._services.items()}
+
+    async def close(self) -> None:
+        """Stop listening and end the proxied connections."""
+        services = list(self._services.values())
+        self._services.clear()
+        servers = [
+            listener
+            for service in services
+            for listener in service.listeners.values()
+            if isinstance(listener, asyncio.AbstractServer)
+        ]
+        for service in services:
+            self._close_service(service)
+            for link in list(service.pool.links):
+                link.abort()
+            for flow in list(service.pool.flows):
+                flow.close()
+        for server in servers:
+            await server.wait_closed()

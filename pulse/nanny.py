@@ -1,0 +1,198 @@
+"""nanny's decisions, as pure code, and the loop that checks one real server.
+
+`Hysteresis` is the original's state machine over check results: the first
+success adds the server, one failure takes it out (or quiesces it), and after
+a failure it needs `reentry / timeout` consecutive successes to come back,
+starting at `weight >> 5` and doubling about every 20 s. `Monitor` runs the
+checks on a fixed grid, spread over the interval, and reports changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .probes import Check, Result, load_argv, probe, read_load
+from .state import ServerStatus
+
+logger = logging.getLogger(__name__)
+
+ADJUST_PERIOD = 20  # seconds: nanny's slow-start / load-monitor cadence
+LOAD_SCALE = 10  # nanny -S: the load monitor may raise a weight up to 10x
+
+
+def initial_weight(weight: int) -> int:
+    """The weight a server (re)enters with: weight >> 5, at least 1.
+
+    A configured weight of 0 stays 0 (no new connections), where nanny would
+    still have added it at 1.
+    """
+    return max(1, weight >> 5) if weight > 0 else 0
+
+
+def load_weight(last: int, weight: int, load: float, scale: int = LOAD_SCALE) -> int:
+    """nanny's load rule: ±(weight/2)·∛|1−load| from the last weight.
+
+    Below a load of 1 the weight rises, above it falls; the result stays in
+    [weight, scale·weight] and a change smaller than weight/4 is not applied.
+    """
+    step = (weight / 2) * math.cbrt(abs(1 - load))
+    target = last + step if load < 1 else last - step
+    target = min(max(target, weight), scale * weight)
+    new = int(target)
+    return new if abs(new - last) >= weight / 4 else last
+
+
+@dataclass
+class Hysteresis:
+    """One real server's up/down state, driven by check results."""
+
+    weight: int
+    threshold: int  # consecutive successes needed after a failure
+    quiesce: bool = False
+    up: bool | None = None  # None until the first check
+    current: int = 0  # the weight in the table while up
+    streak: int = 0  # consecutive successes
+
+    @classmethod
+    def for_timing(
+        cls, weight: int, timeout: int, reentry: int, quiesce: bool
+    ) -> Hysteresis:
+        """countThresh = reentry / timeout, as nanny computed it."""
+        threshold = max(1, reentry // max(1, timeout))
+        return cls(
+            weight=weight, threshold=threshold, quiesce=quiesce, streak=threshold - 1
+        )
+
+    def record(self, ok: bool) -> str | None:
+        """Take one result; "up" or "down" when the state changes."""
+        if not ok:
+            self.streak = 0
+            if self.up is not False:
+                self.up = False
+                self.current = 0
+                return "down"
+            return None
+        self.streak += 1
+        if not self.up and self.streak >= self.threshold:
+            self.up = True
+            self.current = initial_weight(self.weight)
+            return "up"
+        return None
+
+    def grow(self) -> int | None:
+        """Slow start: double the weight towards the configured one."""
+        if self.up and self.current < self.weight:
+            self.current = min(self.weight, max(1, self.current * 2))
+            return self.current
+        return None
+
+    def slot_weight(self) -> int | None:
+        """The weight to program: None = out of the table, 0 = quiesced."""
+        if self.up:
+            return self.current
+        if self.up is False and self.quiesce:
+            return 0
+        return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a monitor checks and how often."""
+
+    address: str
+    port: int
+    check: Check
+    interval: float
+    load_monitor: str = "none"
+    rsh_command: str = "rsh"
+
+
+def spread(key: str, interval: float) -> float:
+    """A stable offset in [0, interval): checks are spread, not fired together."""
+    return (zlib.crc32(key.encode()) / 2**32) * interval
+
+
+class Monitor:
+    """Checks one real server on a fixed grid and keeps its status current."""
+
+    def __init__(
+        self,
+        target: Target,
+        hysteresis: Hysteresis,
+        status: ServerStatus,
+        on_change: Callable[[Monitor, str | None], None],
+    ) -> None:
+        self.target = target
+        self.hysteresis = hysteresis
+        self.status = status
+        self.on_change = on_change
+        self.task: asyncio.Task[None] | None = None
+        self._since_adjust = 0.0
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.target.address}:{self.target.port}"
+
+    async def run(self, offset: float) -> None:
+        """Check forever; the caller cancels the task."""
+        loop = asyncio.get_running_loop()
+        await asyncio.sleep(offset)
+        due = loop.time()
+        while True:
+            result = await probe(
+                self.target.address, self.target.port, self.target.check
+            )
+            self.observe(result)
+            await self._maybe_adjust()
+            due += self.target.interval
+            now = loop.time()
+            if due < now:  # a slow check: skip the missed slots, keep the grid
+                due += (
+                    math.ceil((now - due) / self.target.interval) * self.target.interval
+                )
+            await asyncio.sleep(due - now)
+
+    def observe(self, result: Result) -> None:
+        """Record one check result and report a state change."""
+        status = self.status
+        status.checks += 1
+        status.last_check = time.time()
+        status.latency = round(result.latency, 6)
+        status.last_error = result.error
+        if result.ok:
+            status.successes, status.failures = status.successes + 1, 0
+        else:
+            status.successes, status.failures = 0, status.failures + 1
+        change = self.hysteresis.record(result.ok)
+        if change is not None:
+            self._since_adjust = 0.0
+        self.on_change(self, change)
+
+    async def _maybe_adjust(self) -> None:
+        """About every 20 s while up: slow start, else the load monitor."""
+        self._since_adjust += self.target.interval
+        if not self.hysteresis.up or self._since_adjust < ADJUST_PERIOD:
+            return
+        self._since_adjust = 0.0
+        if self.hysteresis.grow() is not None:
+            self.on_change(self, "weight")
+            return
+        argv = load_argv(
+            self.target.load_monitor, self.target.rsh_command, self.target.address
+        )
+        if argv is None:
+            return
+        load = await read_load(argv, self.target.check.timeout)
+        if load is None:
+            logger.warning("bad load average from %s for %s", argv[0], self.endpoint)
+            return
+        new = load_weight(self.hysteresis.current, self.hysteresis.weight, load)
+        if new != self.hysteresis.current:
+            self.hysteresis.current = new
+            self.on_change(self, "weight")
