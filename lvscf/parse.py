@@ -236,7 +236,7 @@ class _Parser:
                     ):
                         self._plain_server(parent, lineno, plain.groups())
                         pos = plain.end()
-                        lineno += 5
+                        lineno += 5 if plain.group(4) is not None else 4
                         continue
                 elif (
                     toks[2] == "{"
@@ -267,10 +267,17 @@ class _Parser:
                 return
 
     def _plain_server(
-        self, parent: _Block, lineno: int, plain: tuple[str, ...]
+        self, parent: _Block, lineno: int, plain: tuple[str | None, ...]
     ) -> None:
         name, address, active, port, weight = plain
+        assert name is not None and weight is not None
         self._opener(parent.path + ("server", name), lineno)
+        if port is None:  # the virtual's port as it is now, as the original does
+            port = str(parent.values.get("port", DEFAULT_VIRTUAL_PORT))
+            if parent.inherited_port is None:
+                parent.inherited_port = []
+                parent.fast = _FAST_VIRTUAL_INHERITED
+            parent.inherited_port.append(name)
         server = object.__new__(RealServer)  # see _new() for why not RealServer(...)
         object.__setattr__(
             server,
@@ -1049,7 +1056,7 @@ _PLAIN_SERVER = re.compile(
     r"[ \t]*server[ \t]+([^\s\"'{}#=]+)[ \t]+\{[ \t]*\n"
     r"[ \t]*address[ \t]+=[ \t]+([0-9.]{7,15})[ \t]*\n"
     r"[ \t]*active[ \t]+=[ \t]+([01])[ \t]*\n"
-    r"[ \t]*port[ \t]+=[ \t]+(0|[1-9][0-9]{0,8})[ \t]*\n"
+    r"(?:[ \t]*port[ \t]+=[ \t]+(0|[1-9][0-9]{0,8})[ \t]*\n)?"  # GUI: if set
     r"[ \t]*weight[ \t]+=[ \t]+(0|[1-9][0-9]{0,8})[ \t]*\n"
     r"[ \t]*\}[ \t]*(?:\n|\Z)",
 )
