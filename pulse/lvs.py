@@ -185,14 +185,16 @@ def _service_changed(old: ServiceSpec, new: ServiceSpec) -> bool:
 def _dest_ops(have: Entry | None, want: Entry) -> Iterable[Op]:
     old = have.dests if have is not None else {}
     refresh = have is not None and have.spec.forward != want.spec.forward
-    for dest in old:
-        if dest not in want.dests:
-            yield Op("del-dest", want.spec, dest)
+    # Additions first: a real server coming back replaces the sorry server
+    # without a moment in which the service has neither.
     for dest, weight in want.dests.items():
         if dest not in old:
             yield Op("add-dest", want.spec, dest, weight)
         elif old[dest] != weight or refresh:
             yield Op("edit-dest", want.spec, dest, weight)
+    for dest in old:
+        if dest not in want.dests:
+            yield Op("del-dest", want.spec, dest)
 
 
 def diff(current: Table, desired: Table) -> list[Op]:

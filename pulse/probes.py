@@ -178,7 +178,8 @@ async def probe_socket(host: str, port: int, check: Check) -> Result:
         else:
             error = f"timed out after {check.timeout:g} s"
     except OSError as exc:
-        error = exc.strerror or type(exc).__name__
+        # asyncio's connect error carries a message of its own; name the errno.
+        error = os.strerror(exc.errno) if exc.errno else str(exc) or type(exc).__name__
     finally:
         sock.close()
     return Result(not error, time.monotonic() - started, error)

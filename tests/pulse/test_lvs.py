@@ -125,8 +125,8 @@ def test_diff_edits_changed_settings_and_weights_only():
     }
     assert [(op.kind, op.dest, op.weight) for op in diff(current, desired)] == [
         ("edit-service", None, 0),
-        ("del-dest", ("10.0.0.2", 80), 0),
         ("edit-dest", ("10.0.0.1", 80), 4),
+        ("del-dest", ("10.0.0.2", 80), 0),
     ]
 
 
