@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,10 +122,9 @@ def write_host_key(directory: Path) -> sync.HostKey:
     return sync.HostKey(" ".join(public.split()[:2]), key.fingerprint)
 
 
-@pytest.fixture
-def backup() -> Iterator[Backup]:
-    if not SSHD.exists():
-        pytest.skip("openssh-server is not installed (make apt)")
+@contextmanager
+def running_backup() -> Iterator[Backup]:
+    """Start sshd on a free loopback port; on the way out stop it and remove all."""
     # sshd needs its privilege separation directory; /run is a tmpfs.
     Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     directory = Path(tempfile.mkdtemp(prefix="piranha-test-sshd-", dir="/run"))
@@ -146,6 +146,14 @@ def backup() -> Iterator[Backup]:
         if process is not None:
             stop(process)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def backup() -> Iterator[Backup]:
+    if not SSHD.exists():
+        pytest.skip("openssh-server is not installed (make apt)")
+    with running_backup() as running:
+        yield running
 
 
 def configure(backup: Backup, user: str = "root", port: int | None = None) -> None:
