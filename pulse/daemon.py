@@ -235,7 +235,9 @@ class Daemon:
             status = old
             status.configured_weight = hysteresis.weight
         self.state.servers[key] = status
-        monitor = Monitor(target, hysteresis, status, self._on_change)
+        monitor = Monitor(
+            target, hysteresis, status, self._on_change, self.state.children
+        )
         offset = spread(f"{key[0]}/{key[1]}", target.interval)
         monitor.task = asyncio.get_running_loop().create_task(monitor.run(offset))
         monitor.task.add_done_callback(self._monitor_done)
@@ -388,6 +390,9 @@ def install_signal_handlers(state: RuntimeState) -> None:
     def interrupt() -> None:
         if state.stop.is_set():
             logger.warning("second interrupt: exiting now")
+            for group in list(state.children):
+                with contextlib.suppress(OSError):
+                    os.killpg(group, signal.SIGKILL)
             os._exit(130)
         state.stop.set()
 

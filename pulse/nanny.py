@@ -127,11 +127,13 @@ class Monitor:
         hysteresis: Hysteresis,
         status: ServerStatus,
         on_change: Callable[[Monitor, str | None], None],
+        children: set[int] | None = None,
     ) -> None:
         self.target = target
         self.hysteresis = hysteresis
         self.status = status
         self.on_change = on_change
+        self.children = children if children is not None else set()
         self.task: asyncio.Task[None] | None = None
         self._since_adjust = 0.0
 
@@ -145,8 +147,9 @@ class Monitor:
         await asyncio.sleep(offset)
         due = loop.time()
         while True:
+            target = self.target
             result = await probe(
-                self.target.address, self.target.port, self.target.check
+                target.address, target.port, target.check, self.children
             )
             self.observe(result)
             await self._maybe_adjust()
@@ -188,7 +191,7 @@ class Monitor:
         )
         if argv is None:
             return
-        load = await read_load(argv, self.target.check.timeout)
+        load = await read_load(argv, self.target.check.timeout, self.children)
         if load is None:
             logger.warning("bad load average from %s for %s", argv[0], self.endpoint)
             return

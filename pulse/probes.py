@@ -196,8 +196,14 @@ def _chop_newline(output: bytes) -> bytes:
     return output[:-1] if output.endswith(b"\n") else output
 
 
-async def run_bounded(argv: list[str], timeout: float) -> tuple[int | None, bytes, str]:
-    """Run argv without a shell; (exit code, stdout, error), killed at `timeout`."""
+async def run_bounded(
+    argv: list[str], timeout: float, children: set[int] | None = None
+) -> tuple[int | None, bytes, str]:
+    """Run argv without a shell; (exit code, stdout, error), killed at `timeout`.
+
+    The program leads its own process group, so a kill takes its children
+    too; `children` holds the group ids while they run, for a forced exit.
+    """
     try:
         proc = await asyncio.create_subprocess_exec(
             *argv,
@@ -208,6 +214,8 @@ async def run_bounded(argv: list[str], timeout: float) -> tuple[int | None, byte
         )
     except OSError as exc:
         return None, b"", f"cannot run {argv[0]}: {exc.strerror}"
+    running = children if children is not None else set()
+    running.add(proc.pid)
     try:
         async with asyncio.timeout(timeout):
             output, _ = await proc.communicate()
@@ -217,17 +225,21 @@ async def run_bounded(argv: list[str], timeout: float) -> tuple[int | None, byte
     except BaseException:
         await _kill(proc)
         raise
+    finally:
+        running.discard(proc.pid)
     return proc.returncode, output, ""
 
 
-async def probe_program(host: str, port: int, check: Check) -> Result:
+async def probe_program(
+    host: str, port: int, check: Check, children: set[int] | None = None
+) -> Result:
     """send_program: run without a shell, killed at the timeout, output vs expect."""
     started = time.monotonic()
     assert check.program is not None
     argv = program_argv(check.program, host, port)
     if not argv:
         return Result(False, 0.0, "empty send_program")
-    code, output, error = await run_bounded(argv, check.timeout)
+    code, output, error = await run_bounded(argv, check.timeout, children)
     if error:
         return Result(False, time.monotonic() - started, error)
     return Result(*_judge_program(check, code, output, started))
@@ -255,10 +267,12 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
     await asyncio.shield(proc.wait())
 
 
-async def probe(host: str, port: int, check: Check) -> Result:
+async def probe(
+    host: str, port: int, check: Check, children: set[int] | None = None
+) -> Result:
     """One nanny check of host:port."""
     if check.program:
-        return await probe_program(host, port, check)
+        return await probe_program(host, port, check, children)
     return await probe_socket(host, port, check)
 
 
@@ -280,7 +294,9 @@ def parse_load(output: bytes) -> float | None:
     return float(match.group(1)) if match else None
 
 
-async def read_load(argv: list[str], timeout: float) -> float | None:
+async def read_load(
+    argv: list[str], timeout: float, children: set[int] | None = None
+) -> float | None:
     """Run a load command, bounded by `timeout`; None when it gave no load."""
-    code, output, error = await run_bounded(argv, timeout)
+    code, output, error = await run_bounded(argv, timeout, children)
     return None if error or code != 0 else parse_load(output)

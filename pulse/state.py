@@ -91,6 +91,7 @@ class RuntimeState:
         self.dataplane_error = ""
         self.dataplane_failures = 0
         self.exit_code = 0
+        self.children: set[int] = set()  # process groups of running check programs
         self.stop = asyncio.Event()
         self.reload = asyncio.Event()
         self.changed = asyncio.Event()

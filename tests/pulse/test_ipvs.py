@@ -78,7 +78,8 @@ async def test_a_killed_server_leaves_and_comes_back_after_reentry(
             await until(lambda: status.successes >= 1, timeout=2.5)
             assert status.health == "down"  # reentry = 2 s: two successes
             await until(lambda: status.health == "up", timeout=2.5)
-        assert fake.lines()[-1] == f"-a {svc} -r 127.0.0.31:{port} -g -w 1"
+            added = f"-a {svc} -r 127.0.0.31:{port} -g -w 1"
+            await until(lambda: fake.lines()[-1] == added)
         assert status.flaps == 1
 
 
