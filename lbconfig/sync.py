@@ -318,9 +318,12 @@ def _sftp_errors(what: str, path: str, sftp: Any) -> Iterator[None]:
 
 
 def _refused(what: str, path: str, sftp: Any, exc: OSError) -> str:
+    if sftp is not None and sftp.get_channel().closed:
+        # paramiko says only "Socket is closed" when the link died under a write.
+        return _ssh_sentence(f"the backup (while {what})", EOFError())
     # sftp-server reports ENOSPC as a bare "Failure": ask the disk how full it is.
     free = _free_bytes(sftp, posixpath.dirname(path)) if sftp else None
-    if exc.errno == errno.ENOSPC or free is not None and free < 64 * 1024:
+    if exc.errno == errno.ENOSPC or (free is not None and free < 64 * 1024):
         return (
             f"The backup's disk is full ({posixpath.dirname(path)} has "
             f"{free if free is not None else 0} bytes free). Nothing was changed."
