@@ -14,6 +14,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
@@ -204,7 +205,7 @@ class Daemon:
         targets = self._targets(config)
         gone = [key for key in self.monitors if key not in targets]
         for key in gone:
-            self.monitors.pop(key).task.cancel()  # type: ignore[union-attr]
+            self.monitors.pop(key).stop()
             self.state.servers.pop(key, None)
         for key, (target, fresh) in targets.items():
             old = self.monitors.get(key)
@@ -215,8 +216,7 @@ class Daemon:
             ):
                 continue
             if old is not None:
-                assert old.task is not None
-                old.task.cancel()
+                old.stop()
                 if (old.target.address, old.target.port) == (
                     target.address,
                     target.port,
@@ -238,9 +238,9 @@ class Daemon:
         monitor = Monitor(
             target, hysteresis, status, self._on_change, self.state.children
         )
-        offset = spread(f"{key[0]}/{key[1]}", target.interval)
-        monitor.task = asyncio.get_running_loop().create_task(monitor.run(offset))
-        monitor.task.add_done_callback(self._monitor_done)
+        monitor.start(spread(f"{key[0]}/{key[1]}", target.interval))
+        if monitor.task is not None:
+            monitor.task.add_done_callback(self._monitor_done)
         self.monitors[key] = monitor
 
     def _monitor_done(self, task: asyncio.Task[None]) -> None:
@@ -248,9 +248,10 @@ class Daemon:
             logger.error("monitor crashed", exc_info=task.exception())
 
     async def _stop_monitors(self, keys: list[ServerId]) -> None:
-        tasks = [t for k in keys if (t := self.monitors.pop(k).task) is not None]
-        for task in tasks:
-            task.cancel()
+        monitors = [self.monitors.pop(key) for key in keys]
+        for monitor in monitors:
+            monitor.stop()
+        tasks = [m.task for m in monitors if m.task is not None]
         if tasks:
             await asyncio.wait(tasks, timeout=SHUTDOWN_TIMEOUT)
 
@@ -270,7 +271,7 @@ class Daemon:
                 )
         if change in ("up", "down"):
             status.health = _health(hysteresis)
-            status.last_change = asyncio.get_running_loop().time()
+            status.last_change = time.monotonic()
         if change is not None:
             self.state.changed.set()
 

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .probes import Check, Result, load_argv, probe, read_load
+from .probes import Check, ConnectProbe, Result, load_argv, probe, read_load
 from .state import ServerStatus
 
 logger = logging.getLogger(__name__)
@@ -113,13 +113,26 @@ class Target:
     rsh_command: str = "rsh"
 
 
+SPREAD_STEP = 0.01  # seconds: checks start on a 10 ms grid
+
+
 def spread(key: str, interval: float) -> float:
-    """A stable offset in [0, interval): checks are spread, not fired together."""
-    return (zlib.crc32(key.encode()) / 2**32) * interval
+    """A stable offset in [0, interval): checks are spread, not fired together.
+
+    Offsets fall on a 10 ms grid, so the checks of one slot share a loop
+    wake-up: with thousands of servers that halves the CPU of waking once per
+    check, and no slot holds more than about 1 % of them.
+    """
+    slots = max(1, int(interval / SPREAD_STEP))
+    return (zlib.crc32(key.encode()) % slots) * SPREAD_STEP
 
 
 class Monitor:
-    """Checks one real server on a fixed grid and keeps its status current."""
+    """Checks one real server on a fixed grid and keeps its status current.
+
+    Plain TCP checks without a load monitor run on loop callbacks (the hot
+    path: thousands of servers); every other check runs as a task.
+    """
 
     def __init__(
         self,
@@ -136,62 +149,119 @@ class Monitor:
         self.children = children if children is not None else set()
         self.task: asyncio.Task[None] | None = None
         self._since_adjust = 0.0
+        self._due = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._probe: ConnectProbe | None = None
 
     @property
     def endpoint(self) -> str:
         return f"{self.target.address}:{self.target.port}"
 
+    @property
+    def fast(self) -> bool:
+        return self.target.check.connect_only and self.target.load_monitor in (
+            "",
+            "none",
+        )
+
+    def start(self, offset: float) -> None:
+        """Begin checking after `offset` seconds."""
+        loop = asyncio.get_running_loop()
+        if self.fast:
+            self._due = loop.time() + offset
+            self._timer = loop.call_at(self._due, self._tick)
+        else:
+            self.task = loop.create_task(self.run(offset))
+
+    def stop(self) -> None:
+        """Stop checking; a check in flight is dropped (a task is cancelled)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._probe is not None:
+            self._probe.cancel()
+            self._probe = None
+        if self.task is not None:
+            self.task.cancel()
+
+    def _tick(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        target = self.target
+        self._probe = ConnectProbe(
+            loop, target.address, target.port, target.check.timeout, self._fast_done
+        )
+
+    def _fast_done(self, result: Result) -> None:
+        self._probe = None
+        self.observe(result)
+        if self._adjust_due():
+            self._slow_start()
+        loop = asyncio.get_running_loop()
+        self._due = self._next_due(loop.time())
+        self._timer = loop.call_at(self._due, self._tick)
+
+    def _next_due(self, now: float) -> float:
+        interval = self.target.interval
+        due = self._due + interval
+        if due < now:  # a slow check: skip the missed slots, keep the grid
+            due += math.ceil((now - due) / interval) * interval
+        return due
+
     async def run(self, offset: float) -> None:
-        """Check forever; the caller cancels the task."""
+        """Check forever (the task path); the caller cancels the task."""
         loop = asyncio.get_running_loop()
         await asyncio.sleep(offset)
-        due = loop.time()
+        self._due = loop.time()
         while True:
             target = self.target
             result = await probe(
                 target.address, target.port, target.check, self.children
             )
             self.observe(result)
-            await self._maybe_adjust()
-            due += self.target.interval
-            now = loop.time()
-            if due < now:  # a slow check: skip the missed slots, keep the grid
-                due += (
-                    math.ceil((now - due) / self.target.interval) * self.target.interval
-                )
-            await asyncio.sleep(due - now)
+            if self._adjust_due() and not self._slow_start():
+                await self._load_monitor()
+            self._due = self._next_due(loop.time())
+            await asyncio.sleep(self._due - loop.time())
 
     def observe(self, result: Result) -> None:
         """Record one check result and report a state change."""
         status = self.status
         status.checks += 1
         status.last_check = time.time()
-        status.latency = round(result.latency, 6)
+        status.latency = result.latency
         status.last_error = result.error
         if result.ok:
-            status.successes, status.failures = status.successes + 1, 0
+            status.successes += 1
+            status.failures = 0
         else:
-            status.successes, status.failures = 0, status.failures + 1
+            status.successes = 0
+            status.failures += 1
         change = self.hysteresis.record(result.ok)
         if change is not None:
             self._since_adjust = 0.0
-        self.on_change(self, change)
+            self.on_change(self, change)
 
-    async def _maybe_adjust(self) -> None:
-        """About every 20 s while up: slow start, else the load monitor."""
+    def _adjust_due(self) -> bool:
+        """About every 20 s while up."""
         self._since_adjust += self.target.interval
         if not self.hysteresis.up or self._since_adjust < ADJUST_PERIOD:
-            return
+            return False
         self._since_adjust = 0.0
+        return True
+
+    def _slow_start(self) -> bool:
         if self.hysteresis.grow() is not None:
             self.on_change(self, "weight")
-            return
-        argv = load_argv(
-            self.target.load_monitor, self.target.rsh_command, self.target.address
-        )
+            return True
+        return False
+
+    async def _load_monitor(self) -> None:
+        target = self.target
+        argv = load_argv(target.load_monitor, target.rsh_command, target.address)
         if argv is None:
             return
-        load = await read_load(argv, self.target.check.timeout, self.children)
+        load = await read_load(argv, target.check.timeout, self.children)
         if load is None:
             logger.warning("bad load average from %s for %s", argv[0], self.endpoint)
             return

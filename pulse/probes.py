@@ -9,12 +9,14 @@ enough for thousands of real servers in one process.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import re
 import signal
 import socket
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import lvscf
@@ -56,6 +58,16 @@ class Check:
     program: str | None = None
     timeout: float = 10.0
 
+    @property
+    def connect_only(self) -> bool:
+        """A plain TCP connect: the callback fast path can run it."""
+        return (
+            self.protocol == "tcp"
+            and self.send is None
+            and self.expect is None
+            and not self.program
+        )
+
     @classmethod
     def for_virtual(cls, virtual: lvscf.VirtualServer) -> Check:
         """The check nanny would run for this virtual server."""
@@ -93,7 +105,7 @@ def _encode(text: str | None) -> bytes | None:
     return unescape(text).encode("latin-1", "replace")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Result:
     """The outcome of one check."""
 
@@ -157,6 +169,65 @@ async def _udp_silence(sock: socket.socket) -> str:
     except TimeoutError:
         raise
     return ""
+
+
+class ConnectProbe:
+    """A TCP connect check driven by loop callbacks, with no task or future.
+
+    The hot path for thousands of plain-TCP real servers: about a third of
+    the CPU of the coroutine path. `done` is called once with the result
+    (possibly before the constructor returns); `cancel` drops the check.
+    """
+
+    __slots__ = ("loop", "sock", "timer", "done", "started", "timeout", "watching")
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        host: str,
+        port: int,
+        timeout: float,
+        done: Callable[[Result], None],
+    ) -> None:
+        self.loop, self.done, self.timeout = loop, done, timeout
+        self.started = time.monotonic()
+        self.timer: asyncio.TimerHandle | None = None
+        self.watching = False
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+        code = sock.connect_ex((host, port))
+        if code != errno.EINPROGRESS:
+            self._finish(os.strerror(code) if code else "")
+            return
+        loop.add_writer(sock.fileno(), self._writable)
+        self.watching = True
+        self.timer = loop.call_later(timeout, self._expired)
+
+    def _writable(self) -> None:
+        code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        self._finish(os.strerror(code) if code else "")
+
+    def _expired(self) -> None:
+        self.timer = None
+        self._finish(f"timed out after {self.timeout:g} s")
+
+    def _close(self) -> None:
+        if self.watching:
+            self.loop.remove_writer(self.sock.fileno())
+            self.watching = False
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.sock.close()
+
+    def _finish(self, error: str) -> None:
+        self._close()
+        self.done(Result(not error, time.monotonic() - self.started, error))
+
+    def cancel(self) -> None:
+        self._close()
 
 
 async def probe_socket(host: str, port: int, check: Check) -> Result:

@@ -221,10 +221,40 @@ class ServerSide(_Side):
 
 
 class ClientSide(_Side):
-    """A client's connection to the VIP."""
+    """A client's connection to the VIP.
+
+    Until the backend connection is up, what the client sends is held here
+    (uvloop may start reading even when connection_made paused it).
+    """
 
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
+        self.pending: list[bytes] | None = []
+        self.pending_eof = False
+
+    def data_received(self, data: bytes) -> None:
+        if self.pending is not None:
+            self.pending.append(data)
+            if self.transport is not None:
+                self.transport.pause_reading()
+            return
+        super().data_received(data)
+
+    def eof_received(self) -> bool:
+        if self.pending is not None:
+            self.pending_eof = True
+            return True
+        return super().eof_received()
+
+    def connected(self) -> None:
+        """The backend is reachable: send what was held, then stream."""
+        held, self.pending = self.pending or [], None
+        for data in held:
+            super().data_received(data)
+        if self.pending_eof:
+            super().eof_received()
+        elif self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
 
     def peer(self) -> asyncio.Transport | None:
         return self.link.server if self.link else None
@@ -262,8 +292,8 @@ class ClientSide(_Side):
         link.server = transport
         if link.closed:
             transport.close()
-        elif link.client is not None:
-            link.client.resume_reading()
+        else:
+            self.connected()
 
 
 class Service:

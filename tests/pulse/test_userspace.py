@@ -212,3 +212,24 @@ async def test_a_failed_listen_changes_nothing():
         with pytest.raises(DataplaneError):
             await plane.apply(bad)
         assert plane.current() == good
+
+
+def test_the_first_bytes_are_forwarded_under_uvloop():
+    # uvloop starts reading a new connection even when connection_made paused
+    # it; the request sent at once must still reach the backend.
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario():
+        async with (
+            backends.tcp_server(backends.http_ok, "127.0.0.41") as port,
+            dataplane() as plane,
+        ):
+            await plane.apply(table(port, {("127.0.0.41", port): 1}))
+            reader, writer = await asyncio.open_connection(VIP, port)
+            writer.write(b"GET / HTTP/1.0\r\n\r\n")
+            reply = await asyncio.wait_for(reader.read(), 2)
+            writer.close()
+            return reply
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(scenario()).startswith(b"HTTP/1.0 200")
