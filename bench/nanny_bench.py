@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import resource
 import statistics
@@ -110,9 +111,10 @@ class Recording(UserspaceDataplane):
 async def cpu_window(seconds: float) -> float:
     before, wall = os.times(), time.monotonic()
     await asyncio.sleep(seconds)
-    after = os.times()
-    used = (after.user - before.user) + (after.system - before.system)
-    return used / (time.monotonic() - wall)
+    after, elapsed = os.times(), time.monotonic() - wall
+    user, system = after.user - before.user, after.system - before.system
+    print(f"user {user / elapsed * 100:.1f} %, system {system / elapsed * 100:.1f} %")
+    return (user + system) / elapsed
 
 
 async def bench(count: int, window: float, kills: int) -> int:
@@ -135,6 +137,8 @@ async def bench(count: int, window: float, kills: int) -> int:
                 while plane.size < count and time.monotonic() < deadline:
                     await asyncio.sleep(0.1)
                 print(f"{plane.size} of {count} real servers up")
+                gc.collect()  # as `python -m pulse run` does after start-up
+                gc.freeze()
                 await asyncio.sleep(2)  # past the slow-start doubling burst
                 cpu = await cpu_window(window)
                 print(

@@ -188,9 +188,11 @@ class Monitor:
         self._timer = None
         loop = asyncio.get_running_loop()
         target = self.target
-        self._probe = ConnectProbe(
+        probe = ConnectProbe(
             loop, target.address, target.port, target.check.timeout, self._fast_done
         )
+        if not probe.finished:  # a local connect may be decided at once
+            self._probe = probe
 
     def _fast_done(self, result: Result) -> None:
         self._probe = None
