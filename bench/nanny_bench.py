@@ -108,6 +108,13 @@ class Recording(UserspaceDataplane):
         self.size = len(dests)
 
 
+def resources() -> tuple[int, int]:
+    """Open file descriptors and resident memory of this process."""
+    with open("/proc/self/statm") as statm:
+        rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return len(os.listdir("/proc/self/fd")), rss
+
+
 async def cpu_window(seconds: float) -> float:
     before, wall = os.times(), time.monotonic()
     await asyncio.sleep(seconds)
@@ -140,6 +147,7 @@ async def bench(count: int, window: float, kills: int) -> int:
                 gc.collect()  # as `python -m pulse run` does after start-up
                 gc.freeze()
                 await asyncio.sleep(2)  # past the slow-start doubling burst
+                fds, rss = resources()
                 cpu = await cpu_window(window)
                 print(
                     f"CPU over {window:g} s: {cpu * 100:.1f} % of one core"
@@ -147,7 +155,11 @@ async def bench(count: int, window: float, kills: int) -> int:
                 )
                 latencies = await kill_some(child, plane, count, kills)
                 checks = sum(s.checks for s in daemon.state.servers.values())
-                print(f"checks run: {checks}")
+                fds_after, rss_after = resources()
+                print(
+                    f"checks run: {checks}; open files {fds} -> {fds_after}, "
+                    f"RSS {rss / 2**20:.1f} -> {rss_after / 2**20:.1f} MiB"
+                )
     finally:
         child.kill()
         child.wait(timeout=10)

@@ -113,3 +113,47 @@ def test_checks_are_spread_over_the_interval():
     assert all(0 <= o < 1 for o in offsets)
     assert sum(o < 0.1 for o in offsets) < 150  # no burst in any tenth
     assert spread("web/r1", 1.0) == spread("web/r1", 1.0)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("load_monitor", ["none", "script"])
+async def test_a_monitor_slow_starts_then_follows_the_load(
+    tmp_path, monkeypatch, load_monitor
+):
+    import asyncio
+
+    from pulse import nanny
+    from pulse.probes import Check
+    from pulse.state import ServerStatus
+
+    from . import backends
+    from .helpers import until
+
+    monkeypatch.setattr(nanny, "ADJUST_PERIOD", 0)  # adjust after every check
+    if load_monitor == "script":
+        script = tmp_path / "load"
+        script.write_text("#!/bin/sh\necho 'host: load average: 0.00, 0.1, 0.2'\n")
+        script.chmod(0o755)
+        load_monitor = str(script)
+    changes = []
+    async with backends.tcp_server(backends.silent, "127.0.0.26") as port:
+        target = nanny.Target(
+            "127.0.0.26", port, Check(timeout=1.0), 0.05, load_monitor=load_monitor
+        )
+        status = ServerStatus("web", "r1", "127.0.0.26", port, 64)
+        monitor = nanny.Monitor(
+            target,
+            Hysteresis.for_timing(64, 1, 1, False),
+            status,
+            lambda m, change: changes.append((change, m.hysteresis.current)),
+        )
+        assert monitor.fast is (load_monitor == "none")
+        monitor.start(0.0)
+        try:
+            want = 96 if monitor.fast is False else 64
+            await until(lambda: monitor.hysteresis.current == want, timeout=5)
+        finally:
+            monitor.stop()
+            await asyncio.sleep(0)
+    assert changes[:4] == [("up", 2), ("weight", 4), ("weight", 8), ("weight", 16)]
+    assert status.checks >= 5 and status.successes == status.checks
