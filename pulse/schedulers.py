@@ -74,6 +74,8 @@ class Scheduler(Generic[D]):
     """Base class: holds the pool; subclasses implement `pick`."""
 
     name = ""
+    needs_client = False  # reads the client's address (sh)
+    needs_target = False  # reads the destination address (dh, lblc, lblcr)
 
     def __init__(self) -> None:
         self.dests: list[D] = []
@@ -215,6 +217,7 @@ class SourceHash(_HashScheduler[D]):
 
     name = "sh"
     weighted = True
+    needs_client = True
 
     def pick(self, client: str, target: str) -> D | None:
         return self._lookup(client)
@@ -224,6 +227,7 @@ class DestinationHash(_HashScheduler[D]):
     """dh: the destination (virtual) address picks the bucket."""
 
     name = "dh"
+    needs_target = True
 
     def pick(self, client: str, target: str) -> D | None:
         return self._lookup(target)
@@ -233,6 +237,7 @@ class LocalityLeastConnection(Scheduler[D]):
     """lblc: one server per destination address until it is overloaded."""
 
     name = "lblc"
+    needs_target = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -258,6 +263,7 @@ class LocalityLeastConnectionReplicated(Scheduler[D]):
     """lblcr: a set of servers per destination address, grown when overloaded."""
 
     name = "lblcr"
+    needs_target = True
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()

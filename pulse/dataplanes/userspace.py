@@ -266,9 +266,7 @@ class ClientSide(_Side):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
         self.transport = transport = cast(asyncio.Transport, transport)
-        client = transport.get_extra_info("peername")
-        target = transport.get_extra_info("sockname")
-        backend = self.pool.pick(client[0], target[0])
+        backend = self.pool.pick(*self._addresses(transport))
         if backend is None:
             transport.abort()  # no server: the client sees a reset, as with IPVS
             return
@@ -276,6 +274,16 @@ class ClientSide(_Side):
         self.link.client = transport
         transport.pause_reading()
         asyncio.get_running_loop().create_task(self._connect(self.link))
+
+    def _addresses(self, transport: asyncio.Transport) -> tuple[str, str]:
+        """(client, target) addresses, looked up only when the pool needs them."""
+        pool = self.pool
+        client = target = ""
+        if pool.persistence is not None or pool.scheduler.needs_client:
+            client = transport.get_extra_info("peername")[0]
+        if pool.scheduler.needs_target:
+            target = transport.get_extra_info("sockname")[0]
+        return client, target
 
     async def _connect(self, link: Link) -> None:
         loop = asyncio.get_running_loop()
