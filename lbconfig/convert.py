@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 
 import lvscf
+import lvscf.errors
 from lbconfig.models import GlobalSettings, RealServer, Redundancy, VirtualServer
 
 # Config fields kept in GlobalSettings.extra: no panel edits them (FOS, legacy).
@@ -155,25 +156,28 @@ def import_problems(config: lvscf.Config) -> list[lvscf.Problem]:
     problems = []
     seen: set[str] = set()
     for vs in config.virtual_servers:
+        path: lvscf.errors.Path = ("virtual", vs.name)
         if vs.name in seen:
-            problems.append(
-                lvscf.Problem(
-                    "error",
-                    f"two virtual blocks are called `{vs.name}`: rename one first",
-                    ("virtual", vs.name),
-                )
-            )
+            message = f"two virtual blocks are called `{vs.name}`: rename one first"
+            problems.append(_problem(config, path, message, second=True))
         seen.add(vs.name)
         names = [rs.name for rs in vs.servers]
-        for name in {n for n in names if names.count(n) > 1}:
-            problems.append(
-                lvscf.Problem(
-                    "error",
-                    f"two real servers of `{vs.name}` are called `{name}`",
-                    ("virtual", vs.name, "server", name),
-                )
-            )
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            message = f"two real servers of `{vs.name}` are called `{name}`"
+            problems.append(_problem(config, path + ("server", name), message, True))
     return problems
+
+
+def _problem(
+    config: lvscf.Config, path: lvscf.errors.Path, message: str, second: bool
+) -> lvscf.Problem:
+    """An import error at the second block of `path` when the text is known."""
+    line: int | None = None
+    if config.source is not None:
+        lines = config.source.opener_lines(path)
+        if lines:
+            line = lines[1] if second and len(lines) > 1 else lines[0]
+    return lvscf.Problem("error", message, path, line)
 
 
 @transaction.atomic

@@ -43,6 +43,11 @@ class VersionedForm(forms.ModelForm):  # type: ignore[type-arg]
         self.helper = FormHelper()
         self.helper.add_input(Submit("accept", "ACCEPT"))
 
+    def clean_notes(self) -> str:
+        # Browsers send a text area's line breaks as CR LF; notes become # lines.
+        notes: str = self.cleaned_data.get("notes", "")
+        return notes.replace("\r\n", "\n").replace("\r", "\n")
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         seen = data.get("seen_version")
@@ -204,6 +209,19 @@ class RealServerForm(VersionedForm):
         model = RealServer
         fields = ["name", "address", "port", "weight", "notes"]
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_name(self) -> str:
+        # The (virtual server, name) constraint is not checked by the form itself,
+        # because the virtual server is not one of its fields.
+        name: str = self.cleaned_data["name"]
+        others = RealServer.objects.filter(
+            virtual_server_id=self.instance.virtual_server_id, name=name
+        ).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(
+                f"This virtual server already has a real server called {name}."
+            )
+        return name
 
 
 class PublishForm(forms.Form):

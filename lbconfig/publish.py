@@ -139,7 +139,10 @@ def publish(user: str, note: str = "", author: Any = None) -> Revision:
 
 def restore(revision: Revision, user: str, author: Any = None) -> Revision:
     """Load a revision into the database, then publish it as a new revision."""
-    config = lvscf.parse(revision.text)
+    # serial_no only grows: the restored text gets the next serial, not its old one.
+    config = dataclasses.replace(
+        lvscf.parse(revision.text), serial_no=GlobalSettings.load().serial_no
+    )
     with transaction.atomic():
         import_config(config)
         record(user, "restore", f"revision {revision.pk}")

@@ -378,6 +378,9 @@ def _import(request: HttpRequest, data: bytes) -> list[lvscf.Problem]:
     """Import lvs.cf bytes; return the problems that stopped it (nothing changed)."""
     try:
         config = lvscf.parse(data.decode("utf-8"))
+        problems = lvscf.validate(config)
+        if any(p.is_error for p in problems):
+            return problems
         import_config(config)
     except UnicodeDecodeError:
         return [lvscf.Problem("error", "the file is not UTF-8 text")]
