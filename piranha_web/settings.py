@@ -139,6 +139,12 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 
+# Where a sync puts the IP-forwarding sysctl file on the backup router: a file of
+# its own, so the backup's other sysctl settings are left alone.
+PIRANHA_SYNC_SYSCTL_PATH = env_str(
+    "SYNC_SYSCTL_PATH", "/etc/sysctl.d/90-piranha-lvs.conf"
+)
+
 PIRANHA_ALLOWED_NETWORKS = [
     ip_network(cidr.strip(), strict=False)
     for cidr in env_str(
