@@ -16,6 +16,7 @@ from lbconfig.models import (
     Versioned,
     VirtualServer,
 )
+from lbconfig.validators import validate_command, validate_plain_word
 
 STALE = (
     "Someone else saved this page after you opened it. Your changes were not "
@@ -73,7 +74,69 @@ class StaleEdit(Exception):
     """The row changed between the form's validation and its save."""
 
 
-class GlobalSettingsForm(VersionedForm):
+class ExtraFieldsMixin:
+    """Keys no panel of the original had (FOS, legacy), kept in the row's `extra`.
+
+    `extra_fields` names form fields whose values live in `instance.extra` under
+    the same keyword; blank means "not in lvs.cf".
+    """
+
+    extra_fields: tuple[str, ...] = ()
+    instance: Any
+    fields: Any
+    cleaned_data: dict[str, Any]
+
+    def load_extra(self, defaults: dict[str, Any]) -> None:
+        stored = {**defaults, **(self.instance.extra or {})}
+        for name in self.extra_fields:
+            value = stored.get(name)
+            if isinstance(value, list | tuple):
+                value = " ".join(value)
+            self.fields[name].initial = value
+
+    def store_extra(self) -> None:
+        extra = dict(self.instance.extra or {})
+        for name in self.extra_fields:
+            value = self.cleaned_data.get(name)
+            extra[name] = None if value in ("", None) else value
+        self.instance.extra = extra
+
+
+def _words(value: str) -> list[str] | None:
+    words = value.split()
+    for word in words:
+        validate_plain_word(word)
+    return words or None
+
+
+class GlobalSettingsForm(ExtraFieldsMixin, VersionedForm):
+    extra_fields = (
+        "heartbeat",
+        "sync",
+        "primary_shared",
+        "backup_shared",
+        "reservation_conflict_action",
+    )
+    heartbeat = forms.BooleanField(
+        label="heartbeat (parsed, never used by pulse; the original GUI wrote 1)",
+        required=False,
+    )
+    sync = forms.BooleanField(label="sync (legacy file sync, unused)", required=False)
+    primary_shared = forms.CharField(
+        label="Primary shared SCSI device (FOS)",
+        required=False,
+        validators=[validate_plain_word],
+    )
+    backup_shared = forms.CharField(
+        label="Backup shared SCSI device (FOS)",
+        required=False,
+        validators=[validate_plain_word],
+    )
+    reservation_conflict_action = forms.ChoiceField(
+        label="SCSI reservation conflict action (FOS)",
+        choices=[("", "unset"), ("nothing", "nothing"), ("preempt", "preempt")],
+        required=False,
+    )
     nat_nmask = forms.ChoiceField(
         label="NAT Router netmask", choices=MASKS, required=False
     )
@@ -119,7 +182,13 @@ class GlobalSettingsForm(VersionedForm):
                 "debug_level",
                 "notes",
             ),
+            Fieldset("Legacy and FOS keys", *self.extra_fields),
         )
+        self.load_extra({"heartbeat": True})
+
+    def save(self, commit: bool = True) -> Any:
+        self.store_extra()
+        return super().save(commit)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -158,7 +227,22 @@ class RedundancyForm(VersionedForm):
         return data
 
 
-class VirtualServerForm(VersionedForm):
+class VirtualServerForm(ExtraFieldsMixin, VersionedForm):
+    extra_fields = ("start_cmd", "stop_cmd", "master", "dirs")
+    start_cmd = forms.CharField(
+        label="Start command (FOS)", required=False, validators=[validate_command]
+    )
+    stop_cmd = forms.CharField(
+        label="Stop command (FOS)", required=False, validators=[validate_command]
+    )
+    master = forms.GenericIPAddressField(
+        label="master (legacy, unused)", protocol="IPv4", required=False
+    )
+    dirs = forms.CharField(
+        label="dirs (legacy list, unused)",
+        required=False,
+        help_text="Words separated by spaces.",
+    )
     vip_nmask = forms.ChoiceField(
         label="Virtual IP Network Mask", choices=MASKS, required=False
     )
@@ -195,7 +279,16 @@ class VirtualServerForm(VersionedForm):
             "seen_version",
             *[Field(name) for name in self.Meta.fields if name != "client_monitor"],
             Fieldset("Advanced", "client_monitor"),
+            Fieldset("Legacy and FOS keys", *self.extra_fields),
         )
+        self.load_extra({})
+
+    def clean_dirs(self) -> list[str] | None:
+        return _words(self.cleaned_data.get("dirs") or "")
+
+    def save(self, commit: bool = True) -> Any:
+        self.store_extra()
+        return super().save(commit)
 
 
 class MonitoringScriptsForm(VersionedForm):

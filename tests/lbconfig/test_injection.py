@@ -65,6 +65,8 @@ def _global_value(config: lvscf.Config, field: str) -> Any:
 
 def _virtual_value(config: lvscf.Config, field: str) -> Any:
     vs = _virtual(config)
+    if field == "dirs":  # a list: any whitespace separates its words
+        return " ".join(vs.dirs or ())
     return _notes(vs.comments) if field == "notes" else getattr(vs, field)
 
 
@@ -170,9 +172,9 @@ def build_config() -> None:
 
 def test_every_form_has_text_fields_to_attack():
     assert {form.__name__: len(text_fields(form)) for form in PANELS} == {
-        "GlobalSettingsForm": 12,
+        "GlobalSettingsForm": 15,
         "RedundancyForm": 3,
-        "VirtualServerForm": 11,
+        "VirtualServerForm": 15,
         "MonitoringScriptsForm": 3,
         "RealServerForm": 3,
     }
@@ -208,6 +210,8 @@ def test_an_attacker_value_is_refused_by_the_field_or_published_exactly(
     config = lvscf.parse((var_dir / "lvs.cf").read_text())
     if field == "notes":  # a browser's CR LF or CR is a line break of the notes
         value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if field == "dirs":
+        value = " ".join(value.split())
     assert read_back(config, field) == value
     assert [vs.active for vs in config.virtual_servers] == [True]
 

@@ -120,3 +120,35 @@ def test_a_duplicate_vip_port_is_refused_next_to_the_port_naming_the_other(
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert "already used by virtual server `web`" in errors["port"][0]
+
+
+def test_legacy_and_fos_keys_are_editable_and_published(
+    admin_client: Client, var_dir: Path
+) -> None:
+    web = build_nat(admin_client)
+    data = {
+        "name": "web",
+        "port": 80,
+        "protocol": "tcp",
+        "address": "192.168.1.100",
+        "device": "eth0:1",
+        "reentry": 15,
+        "timeout": 6,
+        "load_monitor": "none",
+        "scheduler": "wlc",
+        "persistent": 0,
+        "fwmark": 0,
+        "client_monitor": "/usr/sbin/nanny",
+        "start_cmd": "/etc/rc.d/init.d/httpd start",
+        "master": "10.9.9.9",
+        "dirs": "/srv/a /srv/b",
+        "seen_version": VirtualServer.objects.get(pk=web.pk).version,
+    }
+    post(admin_client, "virtualserver_edit", data, pk=web.pk)
+    post(admin_client, "publish", {})
+    config = lvscf.parse((var_dir / "lvs.cf").read_text())
+    published = config.virtual("web")
+    assert published is not None
+    assert published.start_cmd == "/etc/rc.d/init.d/httpd start"
+    assert (published.master, published.dirs) == ("10.9.9.9", ("/srv/a", "/srv/b"))
+    assert config.heartbeat is False  # build_nat posted the box unchecked
