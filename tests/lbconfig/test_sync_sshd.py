@@ -230,6 +230,10 @@ def test_the_fixture_stops_sshd_and_its_sessions(backup, db):
         children = descendants(backup.process.pid)
         assert children, "an SSH session runs in a child of sshd"
         stop(backup.process)
+    # SIGKILL is delivered asynchronously: give the kernel a bounded moment.
+    deadline = time.monotonic() + 5
+    while [pid for pid in children if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert not [pid for pid in children if alive(pid)]
 
 
