@@ -14,10 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 import lvscf
-from tests.e2e.test_login import CHROMIUM, CHROMIUM_ARGS
 
 PASSWORD = "tulip-sky-42"
 
@@ -110,31 +109,6 @@ virtual ftp {
      }
 }
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """This module's browser, closed before test_login.py opens its own.
-
-    Two sync Playwright instances cannot live in one thread, and a session
-    fixture of test_login.py is not visible here; tests/e2e/conftest.py should
-    hold the one session-wide browser.
-    """
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing; `make apt` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context()
-    yield context.new_page()
-    context.close()
 
 
 @contextmanager

@@ -13,6 +13,21 @@ from lbconfig.models import Revision, VirtualServer
 
 pytestmark = pytest.mark.django_db
 
+# The VIRTUAL SERVER form of an active-to-be web service on 192.168.1.100:80.
+VIRTUAL_FORM: dict[str, object] = {
+    "port": 80,
+    "protocol": "tcp",
+    "address": "192.168.1.100",
+    "device": "eth0:1",
+    "reentry": 15,
+    "timeout": 6,
+    "load_monitor": "none",
+    "scheduler": "wlc",
+    "persistent": 0,
+    "fwmark": 0,
+    "client_monitor": "/usr/sbin/nanny",
+}
+
 
 def post(client: Client, name: str, data: dict[str, object], **kwargs: int) -> None:
     response = client.post(reverse(f"lbconfig:{name}", kwargs=kwargs), data)
@@ -43,20 +58,7 @@ def build_nat(client: Client) -> VirtualServer:
     post(
         client,
         "virtualserver_add",
-        {
-            "name": "web",
-            "port": 80,
-            "protocol": "tcp",
-            "address": "192.168.1.100",
-            "device": "eth0:1",
-            "reentry": 15,
-            "timeout": 6,
-            "load_monitor": "none",
-            "scheduler": "wlc",
-            "persistent": 0,
-            "fwmark": 0,
-            "client_monitor": "/usr/sbin/nanny",
-        },
+        {"name": "web", **VIRTUAL_FORM},
     )
     web = VirtualServer.objects.get(name="web")
     for n in range(3):
@@ -98,17 +100,7 @@ def test_a_duplicate_vip_port_is_refused_next_to_the_port_naming_the_other(
     build_nat(admin_client)
     data = {
         "name": "web2",
-        "port": 80,
-        "protocol": "tcp",
-        "address": "192.168.1.100",
-        "device": "eth0:1",
-        "reentry": 15,
-        "timeout": 6,
-        "load_monitor": "none",
-        "scheduler": "wlc",
-        "persistent": 0,
-        "fwmark": 0,
-        "client_monitor": "/usr/sbin/nanny",
+        **VIRTUAL_FORM,
     }
     admin_client.post(reverse("lbconfig:virtualserver_add"), data)
     web2 = VirtualServer.objects.get(name="web2")
@@ -128,17 +120,7 @@ def test_legacy_and_fos_keys_are_editable_and_published(
     web = build_nat(admin_client)
     data = {
         "name": "web",
-        "port": 80,
-        "protocol": "tcp",
-        "address": "192.168.1.100",
-        "device": "eth0:1",
-        "reentry": 15,
-        "timeout": 6,
-        "load_monitor": "none",
-        "scheduler": "wlc",
-        "persistent": 0,
-        "fwmark": 0,
-        "client_monitor": "/usr/sbin/nanny",
+        **VIRTUAL_FORM,
         "start_cmd": "/etc/rc.d/init.d/httpd start",
         "master": "10.9.9.9",
         "dirs": "/srv/a /srv/b",
