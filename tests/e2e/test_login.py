@@ -6,8 +6,6 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: F401 (re-exported)
-
 
 def expect_text(page: Page, text: str, dump_dir: Path) -> None:
     """Assert that the page shows text; if not, keep the page to look at."""

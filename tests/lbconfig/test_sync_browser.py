@@ -15,7 +15,8 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
 from lbconfig.models import Revision
-from tests.e2e.test_login import CHROMIUM, CHROMIUM_ARGS, expect_text
+from tests.e2e.chromium import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_login import expect_text
 from tests.lbconfig import test_sync_sshd as fixtures
 from tests.lbconfig.test_sync_sshd import configure
 
