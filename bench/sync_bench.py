@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+sys.path.insert(0, str(ROOT))
 # Django reads these at setup: a throwaway state directory, never the real one.
 VAR = Path(tempfile.mkdtemp(prefix="piranha-sync-bench-"))
 os.environ["PIRANHA_VAR_DIR"] = str(VAR)
@@ -35,8 +35,8 @@ import django  # noqa: E402
 django.setup()
 
 from django.core.management import call_command  # noqa: E402
-from lvscf_bench import generate  # noqa: E402
 
+from bench.lvscf_bench import generate  # noqa: E402
 from lbconfig import sync  # noqa: E402
 from lbconfig.models import Revision  # noqa: E402
 from lvscf import render  # noqa: E402

@@ -16,33 +16,22 @@ Exits 1 when a figure misses its target.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.lvscf_bench import median_ms  # noqa: E402
 
 TARGETS_MS = {
     "virtual server list": 150.0,
     "real server page": 150.0,
     "publish": 1000.0,
 }
-
-
-def median_ms(func: Callable[[], object], runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
 
 
 def set_up_django(var_dir: Path) -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from lvscf import Config, ParseError, Problem, parse
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def errors_of(text: str) -> list[Problem]:
@@ -38,3 +44,16 @@ def virtual(body: str, name: str = "web") -> str:
     """`body` (lines without indent) wrapped in `virtual NAME { ... }`."""
     inner = "".join(f"    {line}\n" for line in body.splitlines())
     return f"virtual {name} {{\n{inner}}}\n"
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`python -m lvscf ARGS` in a fresh interpreter, bounded to a minute."""
+    return subprocess.run(
+        [sys.executable, "-m", "lvscf", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=60,
+    )

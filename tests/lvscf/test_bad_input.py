@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import random
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from lvscf import Config, LvsCfError, parse, render, validate
+from tests.lvscf.helpers import run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 TEN_MB = 10 * 1024 * 1024
 
 VALID = """\
@@ -123,18 +121,6 @@ PARSEABLE = ["only-comments", "only-whitespace"]
 # The original accepts this one (strtol clamps the number): fmt may rewrite it.
 MAY_PARSE = ["10-MB-number"]
 UNPARSEABLE = sorted(set(CASES) - set(PARSEABLE) - set(MAY_PARSE))
-
-
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lvscf", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=60,
-    )
 
 
 def write_case(tmp_path: Path, name: str) -> Path:

@@ -9,15 +9,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from lvscf import parse, render
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.lvscf.helpers import run_cli
 
 # Valid, but not in the canonical layout: tabs, keys out of order, a comment.
 CLEAN = """\
@@ -47,18 +44,6 @@ WARNS = CLEAN.replace("network = direct\n", "network = direct\nkeepalive = 010\n
 PARSE_ERROR = CLEAN.replace("\treentry = 15\n", "\treentry = 15 # seconds\n")
 # Line 12: the parser accepts it, validate does not.
 INVALID = CLEAN.replace("\ttimeout = 6\n", "\ttimeout = 0\n")
-
-
-def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lvscf", *map(str, args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        timeout=60,
-    )
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:
