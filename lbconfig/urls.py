@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from lbconfig import sync_views, views
+from lbconfig import control_views, sync_views, views
 
 app_name = "lbconfig"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    *control_views.urlpatterns,
     path("global-settings/", views.global_settings, name="globalsettings_edit"),
     path("redundancy/", views.redundancy, name="redundancy_edit"),
     path("redundancy/toggle/", views.redundancy_toggle, name="redundancy_toggle"),

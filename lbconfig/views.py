@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -86,33 +86,6 @@ def _concerns(path: tuple[str, ...], prefix: tuple[str, ...]) -> bool:
 def _field(form: VersionedForm, rest: tuple[str, ...]) -> str | None:
     name = _FIELD_OF.get(rest[0], rest[0]) if rest else None
     return name if name in form.fields else None
-
-
-# --- CONTROL/MONITORING --------------------------------------------------------------
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    counts = VirtualServer.objects.aggregate(
-        total=Count("id"), active=Count("id", filter=Q(active=True))
-    )
-    config = to_config()
-    problems = lvscf.validate(config)
-    return render(
-        request,
-        "lbconfig/home.html",
-        {
-            "nav": "control",
-            "lvs_cf": publishing.target(),
-            "counts": counts,
-            "real_servers": RealServer.objects.count(),
-            "errors": [p for p in problems if p.is_error],
-            "warnings": [p for p in problems if not p.is_error],
-            "last": Revision.objects.select_related("author").first(),
-            "drift": publishing.drift(),
-            "glob": GlobalSettings.load(),
-            "red": Redundancy.load(),
-        },
-    )
 
 
 # --- GLOBAL SETTINGS, REDUNDANCY -----------------------------------------------------
