@@ -12,9 +12,10 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .config import ConfigError
-from .control import default_socket, format_status, request
+from .control import default_socket, request
 from .daemon import Options, run
 from .dataplanes import DATAPLANES
+from .status import format_status
 
 LOG_FORMAT = "%(asctime)s pulse[%(process)d]: %(message)s"
 

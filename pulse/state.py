@@ -104,3 +104,20 @@ class RuntimeState:
 
     def uptime(self) -> float:
         return time.monotonic() - self.started
+
+    def heartbeat_status(self) -> dict[str, Any]:
+        """The "heartbeat" section of status: a standalone router has no partner.
+
+        The keys are the contract with the web's live view: enabled, role,
+        active, partner, paths [{name, local, partner, last_age, partner_says}],
+        links {ok, down}, failovers [{time, message}].
+        """
+        return {
+            "enabled": False,
+            "role": self.role,
+            "active": True,
+            "partner": "",
+            "paths": [],
+            "links": {"ok": True, "down": []},
+            "failovers": [],
+        }

@@ -10,8 +10,9 @@ import stat
 import pytest
 
 from pulse.cli import main
-from pulse.control import format_status, request
+from pulse.control import request
 from pulse.daemon import Options, running
+from pulse.status import format_status
 
 from . import backends
 from .factories import config_text, server, virtual
