@@ -8,6 +8,7 @@ from .fields import is_device, is_netmask
 
 
 def global_settings(ck: Checker) -> None:
+    """The service kind, the routers' addresses, and what pulse itself runs."""
     c = ck.config
     ck.enum(("service",), c.service, SERVICES)
     ck.enum(("network",), c.network, NETWORKS)
@@ -29,6 +30,12 @@ def global_settings(ck: Checker) -> None:
     ck.address(("primary_private",), c.primary_private)
     ck.address(("backup_private",), c.backup_private)
     ck.port(("heartbeat_port",), c.heartbeat_port)
+    _kernel_and_commands(ck)
+
+
+def _kernel_and_commands(ck: Checker) -> None:
+    """IPVS timeouts, the sync daemon, and the commands pulse runs."""
+    c = ck.config
     for key in ("tcp_timeout", "tcpfin_timeout", "udp_timeout"):
         if getattr(c, key) < 0:
             ck.error((key,), f"{key} must be 0 (keep the kernel's) or more seconds")
