@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from lbconfig.views.failover import (
     failover_delete,
+    failover_delete_confirm,
     failover_edit,
     failover_list,
     failover_toggle,
@@ -27,10 +28,12 @@ from lbconfig.views.publishing import (
 from lbconfig.views.virtual import (
     monitoring_scripts,
     realserver_delete,
+    realserver_delete_confirm,
     realserver_edit,
     realserver_list,
     realserver_toggle,
     virtualserver_delete,
+    virtualserver_delete_confirm,
     virtualserver_edit,
     virtualserver_list,
     virtualserver_toggle,
@@ -39,6 +42,7 @@ from lbconfig.views.virtual import (
 __all__ = [
     "audit_log",
     "failover_delete",
+    "failover_delete_confirm",
     "failover_edit",
     "failover_list",
     "failover_toggle",
@@ -48,6 +52,7 @@ __all__ = [
     "preview",
     "publish",
     "realserver_delete",
+    "realserver_delete_confirm",
     "realserver_edit",
     "realserver_list",
     "realserver_toggle",
@@ -57,6 +62,7 @@ __all__ = [
     "revision_list",
     "revision_restore",
     "virtualserver_delete",
+    "virtualserver_delete_confirm",
     "virtualserver_edit",
     "virtualserver_list",
     "virtualserver_toggle",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 import lvscf
 from lbconfig.audit import record
@@ -73,3 +76,20 @@ def toggle(
     state = "activated" if row.active else "deactivated"
     record(user_of(request), "change", f"{what} {state}")
     messages.success(request, f"{what} {state}. Publish to write lvs.cf.")
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """What a DELETE confirmation page names, and where its buttons go."""
+
+    what: str  # "virtual server"
+    name: str
+    detail: str  # "192.168.1.10:80/tcp"
+    action: str  # the POST-only delete URL
+    cancel: str
+    consequences: tuple[str, ...] = ()
+
+
+def confirm_delete(request: HttpRequest, nav: str, deletion: Deletion) -> HttpResponse:
+    """The page that names what DELETE removes; its form posts to the delete URL."""
+    return render(request, "lbconfig/confirm_delete.html", {"nav": nav, "d": deletion})

@@ -10,12 +10,19 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from lbconfig.audit import record
 from lbconfig.forms import FailoverForm
 from lbconfig.models import FailoverService, GlobalSettings
-from lbconfig.views.common import keep_if_valid, toggle, user_of
+from lbconfig.views.common import (
+    Deletion,
+    confirm_delete,
+    keep_if_valid,
+    toggle,
+    user_of,
+)
 
 
 def failover_list(request: HttpRequest) -> HttpResponse:
@@ -44,6 +51,22 @@ def failover_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         request,
         "lbconfig/failover_edit.html",
         {"nav": "failover", "form": form, "service": service},
+    )
+
+
+@require_GET
+def failover_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    service = get_object_or_404(FailoverService, pk=pk)
+    return confirm_delete(
+        request,
+        "failover",
+        Deletion(
+            "failover service",
+            service.name,
+            f"{service.address}:{service.port}",
+            reverse("lbconfig:failover_delete", args=[pk]),
+            reverse("lbconfig:failover_list"),
+        ),
     )
 
 

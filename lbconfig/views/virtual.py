@@ -7,12 +7,19 @@ from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from lbconfig.audit import record
 from lbconfig.forms import MonitoringScriptsForm, RealServerForm, VirtualServerForm
 from lbconfig.models import RealServer, VirtualServer
-from lbconfig.views.common import keep_if_valid, toggle, user_of
+from lbconfig.views.common import (
+    Deletion,
+    confirm_delete,
+    keep_if_valid,
+    toggle,
+    user_of,
+)
 
 
 def virtualserver_list(request: HttpRequest) -> HttpResponse:
@@ -39,6 +46,25 @@ def virtualserver_edit(request: HttpRequest, pk: int | None = None) -> HttpRespo
         request,
         "lbconfig/virtualserver_edit.html",
         {"nav": "virtual", "sub": "virtual", "form": form, "server": server},
+    )
+
+
+@require_GET
+def virtualserver_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
+    server = get_object_or_404(VirtualServer, pk=pk)
+    n = server.real_servers.count()
+    goes = f"Its {n} real server{'s go' if n != 1 else ' goes'} with it."
+    return confirm_delete(
+        request,
+        "virtual",
+        Deletion(
+            "virtual server",
+            server.name,
+            f"{server.address}:{server.port}/{server.protocol}",
+            reverse("lbconfig:virtualserver_delete", args=[pk]),
+            reverse("lbconfig:virtualserver_list"),
+            (goes if n else "It has no real servers.",),
+        ),
     )
 
 
@@ -110,6 +136,24 @@ def realserver_edit(
         request,
         "lbconfig/realserver_edit.html",
         {"nav": "virtual", "sub": "real", "form": form, "server": server, "real": real},
+    )
+
+
+@require_GET
+def realserver_delete_confirm(request: HttpRequest, vs: int, pk: int) -> HttpResponse:
+    real = get_object_or_404(
+        RealServer.objects.select_related("virtual_server"), pk=pk, virtual_server_id=vs
+    )
+    return confirm_delete(
+        request,
+        "virtual",
+        Deletion(
+            "real server",
+            real.name,
+            f"{real.address}, of virtual server {real.virtual_server.name}",
+            reverse("lbconfig:realserver_delete", args=[vs, pk]),
+            reverse("lbconfig:realserver_list", args=[vs]),
+        ),
     )
 
 
