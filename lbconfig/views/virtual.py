@@ -3,8 +3,11 @@ MONITORING SCRIPTS."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.db.models import Count
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,16 +24,91 @@ from lbconfig.views.common import (
     user_of,
 )
 
+# Rows per page of the VIRTUAL SERVERS list. A router may have 1,000 virtual
+# servers; a page of 100 renders in a few milliseconds, all of them in ~150 ms.
+PAGE_SIZES = (25, 50, 100, 250, 1000)
+DEFAULT_PAGE_SIZE = 100
+_SIZE_KEY = "virtualserver_page_size"
+# The columns the list shows: not the notes, comments and imported keys.
+_LIST_COLUMNS = "pk name active address vip_nmask port fwmark protocol device".split()
+
 
 def virtualserver_list(request: HttpRequest) -> HttpResponse:
-    servers = VirtualServer.objects.annotate(count=Count("real_servers")).order_by(
-        "position", "id"
-    )
+    """The list, a page at a time, filtered by name, address, device or port."""
+    query = request.GET.get("q", "").strip()[:100]
+    size = _page_size(request)
+    servers = VirtualServer.objects.all()
+    if query:
+        servers = servers.filter(_matching(query))
+    rows = servers.order_by("position", "id").values(*_LIST_COLUMNS)
+    page = Paginator(rows, size).get_page(request.GET.get("page"))
+    page.object_list = _rows(list(page.object_list))
     return render(
         request,
         "lbconfig/virtualserver_list.html",
-        {"nav": "virtual", "servers": servers},
+        {
+            "nav": "virtual",
+            "servers": page,
+            "pages": page.paginator.get_elided_page_range(page.number),
+            "q": query,
+            "size": size,
+            "sizes": PAGE_SIZES,
+        },
     )
+
+
+def _rows(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of one page as text, with their real server counts.
+
+    Text, because rendering 1,000 rows Django spent a third of its time
+    localising numbers (pk, port, count) through the translation machinery. The
+    counts are one grouped query over the page's rows: half the time of a join
+    with the virtual servers.
+    """
+    base = reverse("lbconfig:virtualserver_list")
+    ids = [values["pk"] for values in page]
+    counts = dict(
+        RealServer.objects.filter(virtual_server_id__in=ids)
+        .values_list("virtual_server_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [
+        {
+            **values,
+            "vip_nmask": values["vip_nmask"] or "Unused",
+            "port": f"fwmark {values['fwmark']}"
+            if values["fwmark"]
+            else str(values["port"]),
+            "count": str(counts.get(values["pk"], 0)),
+            "href": f"{base}{values['pk']}/",
+        }
+        for values in page
+    ]
+
+
+def _page_size(request: HttpRequest) -> int:
+    """`?size=` when it is one of PAGE_SIZES (remembered), else the last one."""
+    asked = request.GET.get("size", "")
+    if asked.isdigit() and int(asked) in PAGE_SIZES:
+        if request.session.get(_SIZE_KEY) != int(asked):
+            request.session[_SIZE_KEY] = int(asked)
+        return int(asked)
+    remembered = request.session.get(_SIZE_KEY)
+    return remembered if remembered in PAGE_SIZES else DEFAULT_PAGE_SIZE
+
+
+def _matching(query: str) -> Q:
+    """Virtual servers whose name or device contains `query`, whose VIP starts
+    with it, or whose port or firewall mark it is."""
+    found = (
+        Q(name__icontains=query)
+        | Q(address__startswith=query)
+        | Q(device__icontains=query)
+    )
+    if query.isdigit() and int(query) < 2**32:
+        found |= Q(port=int(query)) | Q(fwmark=int(query))
+    return found
 
 
 def virtualserver_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
@@ -81,6 +159,10 @@ def virtualserver_delete(request: HttpRequest, pk: int) -> HttpResponse:
 def virtualserver_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(VirtualServer, pk=pk)
     toggle(request, server, f"Virtual server {server.name}")
+    # Back to the page and filter the button was on.
+    back = request.POST.get("next", "")
+    if back.startswith(reverse("lbconfig:virtualserver_list") + "?"):
+        return redirect(back)
     return redirect("lbconfig:virtualserver_list")
 
 
