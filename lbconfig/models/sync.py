@@ -43,6 +43,22 @@ class SyncTarget(Singleton):
     copy_sysctl = models.BooleanField(
         "Also copy the sysctl file with net.ipv4.ip_forward = 1", default=False
     )
+    copy_fwmark_rules = models.BooleanField(
+        "Also copy the firewall-mark rules file",
+        default=False,
+        help_text="Virtual servers with a Firewall Mark need the same iptables "
+        "mark rules on the backup. Save them here first (iptables-save).",
+    )
+    fwmark_rules_path = models.CharField(
+        "Firewall-mark rules file on this router",
+        max_length=4096,
+        default="/etc/sysconfig/iptables",
+    )
+    fwmark_rules_remote_path = models.CharField(
+        "Firewall-mark rules file on the backup",
+        max_length=4096,
+        default="/etc/sysconfig/iptables",
+    )
     last_result = models.CharField(max_length=500, blank=True, editable=False)
     last_checked = models.DateTimeField(null=True, blank=True, editable=False)
 
