@@ -17,7 +17,6 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,7 +59,7 @@ SERVER = """\
 
 class Quiet(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = self.server.server_address[0].encode()
+        body = str(self.connection.getsockname()[0]).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -130,7 +129,7 @@ def reaches(address: str, port: int) -> bool:
         return probe.connect_ex((address, port)) == 0
 
 
-def make_router(settings, backends: int = 2) -> Router:
+def make_router(settings, backends=2):
     var = Path(tempfile.mkdtemp(prefix="pwc-"))
     settings.PIRANHA_VAR_DIR = var
     settings.PIRANHA_LVS_CF = var / "lvs.cf"
@@ -154,7 +153,7 @@ def tear_down(router: Router) -> None:
 
 
 @pytest.fixture
-def router(settings) -> Iterator[Router]:
+def router(settings):
     made = make_router(settings)
     try:
         yield made
@@ -163,7 +162,7 @@ def router(settings) -> Iterator[Router]:
 
 
 @pytest.fixture
-def running(router) -> Router:
+def running(router):
     router.publish()
     control.act("start", "alice")
     wait_for(lambda: set(healths().values()) == {"up"}, what="both servers up")
@@ -176,11 +175,12 @@ def test_start_runs_pulse_on_the_published_lvs_cf(router):
     result = control.act("start", "alice")
 
     snap = control.snapshot()
-    assert result == f"pulse started (pid {snap.status['pid']})."
+    status = snap.status or {}
+    assert result == f"pulse started (pid {status['pid']})."
     assert snap.state == "running"
-    assert snap.status["config"] == str(router.var / "lvs.cf")
-    assert snap.status["dataplane"] == "userspace"
-    assert control.live_pid() == snap.status["pid"]
+    assert status["config"] == str(router.var / "lvs.cf")
+    assert status["dataplane"] == "userspace"
+    assert control.live_pid() == status["pid"]
     entry = AuditEntry.objects.get(action="pulse start")
     assert (entry.user, entry.detail) == ("alice", result)
     wait_for(lambda: set(healths().values()) == {"up"}, what="both servers up")
