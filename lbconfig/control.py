@@ -215,7 +215,10 @@ def set_admin(verb: str, virtual: str, server: str, user: str) -> str:
     """DRAIN, MAINT or READY one real server, over the control socket."""
     if verb not in ADMIN_VERBS:
         raise ControlError(f"unknown action {verb!r}")
-    answer = ask({"cmd": verb, "virtual": virtual, "server": server})
+    try:
+        answer = ask({"cmd": verb, "virtual": virtual, "server": server})
+    except NotAnswering as exc:
+        raise NotAnswering(f"pulse does not answer: {exc}.") from None
     if not answer.get("ok"):
         raise ControlError(f"pulse refused {verb}: {answer.get('error')}")
     record(user, f"pulse {verb}", f"{virtual}/{server}")

@@ -69,12 +69,18 @@ class Quiet(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # the health checks close with a reset (SO_LINGER 0), by design
+
+
 class Backend:
     """One real server: a threaded HTTP server that counts its requests."""
 
     def __init__(self, address: str) -> None:
-        self.server = http.server.ThreadingHTTPServer((address, 0), Quiet)
-        self.server.daemon_threads = True
+        self.server = Server((address, 0), Quiet)
         self.address, self.port = address, self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
