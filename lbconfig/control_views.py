@@ -30,6 +30,7 @@ from lbconfig import control
 from lbconfig import publish as publishing
 from lbconfig.control_metrics import prometheus
 from lbconfig.control_panel import panel_context
+from lbconfig.control_table import SHOW
 from lbconfig.convert import to_config
 from lbconfig.models import (
     GlobalSettings,
@@ -51,7 +52,20 @@ def _live(request: HttpRequest) -> dict[str, Any]:
         every = EVERY_DEFAULT
     # An unchecked box sends nothing, so "live" tells that the form was sent at all.
     auto = "auto" in request.GET or "live" not in request.GET
-    return {"auto": auto, "every": min(max(every, EVERY_MIN), EVERY_MAX)}
+    show = request.GET.get("show", "auto")
+    return {
+        "auto": auto,
+        "every": min(max(every, EVERY_MIN), EVERY_MAX),
+        "show": show if show in SHOW else "auto",
+        "match": request.GET.get("match", "").strip()[:64],
+    }
+
+
+def _panel(request: HttpRequest) -> dict[str, Any]:
+    live = _live(request)
+    context = {"live": live, "mode": control.mode()}
+    context.update(panel_context(control.snapshot(), live["show"], live["match"]))
+    return context
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -70,10 +84,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "drift": publishing.drift(),
         "glob": GlobalSettings.load(),
         "red": Redundancy.load(),
-        "live": _live(request),
-        "mode": control.mode(),
+        **_panel(request),
     }
-    context.update(panel_context(control.snapshot()))
     return render(request, "lbconfig/home.html", context)
 
 
@@ -89,9 +101,7 @@ def _not_logged_in(request: HttpRequest) -> HttpResponse:
 def status_panel(request: HttpRequest) -> HttpResponse:
     if not request.user.is_authenticated:
         return _not_logged_in(request)
-    context = {"live": _live(request), "mode": control.mode()}
-    context.update(panel_context(control.snapshot()))
-    return render(request, "lbconfig/_status_panel.html", context)
+    return render(request, "lbconfig/_status_panel.html", _panel(request))
 
 
 def _user(request: HttpRequest) -> str:

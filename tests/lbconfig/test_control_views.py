@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from bench.status_bench import recorded_status
 from lbconfig import control
 from lbconfig.models import AuditEntry, Revision
 from tests.lbconfig.test_control_service import (
@@ -262,3 +263,16 @@ def test_metrics_speak_the_prometheus_text_format(admin_client, running):
     assert "# TYPE piranha_real_server_connections_total counter" in text
     for line in text.splitlines():
         assert line.startswith("#") or line.rsplit(" ", 1)[1].replace(".", "").isdigit()
+
+
+def test_the_benchmark_status_has_the_keys_of_a_real_one(running):
+    real, recorded = control.status(), recorded_status(2, 2)
+
+    assert recorded.keys() == real.keys()
+    assert recorded["servers"][0].keys() == real["servers"][0].keys()
+    assert recorded["services"][0].keys() == real["services"][0].keys()
+    assert (
+        recorded["services"][0]["dests"][0].keys()
+        == real["services"][0]["dests"][0].keys()
+    )
+    assert recorded["heartbeat"].keys() == real["heartbeat"].keys()
