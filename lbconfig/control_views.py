@@ -42,23 +42,29 @@ from lbconfig.models import (
 
 EVERY_DEFAULT = 5  # seconds between polls of the panel
 EVERY_MIN, EVERY_MAX = 1, 3600
+LIVE_DEFAULT = {"auto": True, "every": EVERY_DEFAULT, "show": "auto", "match": ""}
 
 
 def _live(request: HttpRequest) -> dict[str, Any]:
-    """The "Auto update" checkbox and the frequency, as the controls form sent them."""
+    """The live controls as the form sent them ("live" marks the form), kept in
+    the session so that they survive the reload after a button; else as kept."""
+    if "live" not in request.GET:
+        return request.session.get("live") or dict(LIVE_DEFAULT)
     try:
         every = int(request.GET.get("every", EVERY_DEFAULT))
     except ValueError:
         every = EVERY_DEFAULT
-    # An unchecked box sends nothing, so "live" tells that the form was sent at all.
-    auto = "auto" in request.GET or "live" not in request.GET
     show = request.GET.get("show", "auto")
-    return {
-        "auto": auto,
+    live = {
+        # An unchecked box sends nothing at all.
+        "auto": "auto" in request.GET,
         "every": min(max(every, EVERY_MIN), EVERY_MAX),
         "show": show if show in SHOW else "auto",
         "match": request.GET.get("match", "").strip()[:64],
     }
+    if request.session.get("live") != live:
+        request.session["live"] = live
+    return live
 
 
 def _panel(request: HttpRequest) -> dict[str, Any]:

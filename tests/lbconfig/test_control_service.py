@@ -17,6 +17,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,10 @@ SERVER = """\
 
 class Quiet(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
+        server = self.server
+        assert isinstance(server, Server)
+        with server.lock:
+            server.hits[self.path] += 1
         body = str(self.connection.getsockname()[0]).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
@@ -71,6 +76,11 @@ class Quiet(http.server.BaseHTTPRequestHandler):
 
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.lock = threading.Lock()
+        self.hits: Counter[str] = Counter()  # requests by path
 
     def handle_error(self, request, client_address):
         pass  # the health checks close with a reset (SO_LINGER 0), by design
