@@ -189,6 +189,22 @@ def test_auto_update_off_returns_the_panel_without_triggers(admin_client, router
     assert "hx-get" not in response.text
 
 
+def test_the_live_settings_survive_the_reload_after_a_button(admin_client, router):
+    live = {"live": 1, "auto": 1, "every": 2, "show": "problems", "match": "web"}
+    admin_client.get(reverse("lbconfig:status"), live)
+
+    text = admin_client.get("/").text
+
+    assert 'hx-trigger="every 2s"' in text
+    assert '<option value="problems" selected>' in text
+    assert 'value="web" placeholder' in text
+
+
+def test_stop_asks_to_confirm(admin_client, router):
+    text = admin_client.get("/").text
+    assert 'action="/pulse/stop/" data-confirm="Stop pulse?' in text
+
+
 def test_the_page_has_the_live_controls(admin_client, router):
     text = admin_client.get("/").text
     assert "Auto update" in text
