@@ -25,9 +25,9 @@ schedules with a verdict map onto the `d_S_D` chains.
 
 from __future__ import annotations
 
-import ipaddress
+import re
 from collections.abc import Iterable, Mapping
-from functools import reduce
+from functools import lru_cache, reduce
 from math import gcd
 
 from ...lvs import DataplaneError, Endpoint, Entry, ServiceKey, ServiceSpec, Table
@@ -58,11 +58,16 @@ def refusal(spec: ServiceSpec) -> str | None:
     return None
 
 
+_DOTTED = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
+
+
+@lru_cache(maxsize=1 << 16)  # ipaddress is slow, and a big table repeats addresses
 def _ipv4(address: str) -> str:
-    try:
-        return str(ipaddress.IPv4Address(address))
-    except ValueError:
-        raise DataplaneError(f"not an IPv4 address: {address!r}") from None
+    """The dotted quad, canonical; DataplaneError for anything else."""
+    match = _DOTTED.fullmatch(address) if isinstance(address, str) else None
+    if match is None or any(int(part) > 255 for part in match.groups()):
+        raise DataplaneError(f"not an IPv4 address: {address!r}")
+    return ".".join(str(int(part)) for part in match.groups())
 
 
 def _port(port: int, what: str = "port") -> int:
@@ -71,6 +76,7 @@ def _port(port: int, what: str = "port") -> int:
     return port
 
 
+@lru_cache(maxsize=1 << 16)
 def service_id(key: ServiceKey) -> str:
     """A name part that identifies the service: tcp_10_0_0_1_80, fwm_5."""
     if key.protocol == "fwm":
@@ -83,6 +89,7 @@ def service_id(key: ServiceKey) -> str:
     return f"{key.protocol}_{address}_{_port(key.port)}"
 
 
+@lru_cache(maxsize=1 << 16)
 def dest_id(dest: Endpoint) -> str:
     return f"{_ipv4(dest[0]).replace('.', '_')}_{_port(dest[1])}"
 
@@ -213,18 +220,19 @@ def dest_chains(entry: Entry) -> dict[str, list[str]]:
 
 
 SET_SIZE = 262144  # persistence templates per real server (conntrack's default max)
-DISPATCH = (
-    "meta mark vmap @marks",  # IPVS looks firewall-mark services up first
-    "meta l4proto . ip daddr . th dport vmap @services",
-)
-SKELETON = (
-    f"add table {T}",
-    f"add map {T} services {{ type inet_proto . ipv4_addr . inet_service : verdict; }}",
-    f"add map {T} marks {{ type mark : verdict; }}",
-    f"add chain {T} prerouting "
-    "{ type nat hook prerouting priority dstnat; policy accept; }",
-    f"add chain {T} output {{ type nat hook output priority -100; policy accept; }}",
-)
+SKELETON = """\
+    map services { type inet_proto . ipv4_addr . inet_service : verdict; }
+    map marks { type mark : verdict; }
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        meta mark vmap @marks
+        meta l4proto . ip daddr . th dport vmap @services
+    }
+    chain output {
+        type nat hook output priority -100; policy accept;
+        meta mark vmap @marks
+        meta l4proto . ip daddr . th dport vmap @services
+    }"""  # IPVS looks firewall-mark services up first, then VIP:port
 
 
 def _objects(entry: Entry) -> tuple[dict[str, int], dict[str, list[str]]]:
@@ -250,65 +258,65 @@ def _retire(old: Entry, new: Entry | None) -> Iterable[str]:
 
 
 def _install(entry: Entry) -> Iterable[str]:
-    """Declare a service's objects (declaring is idempotent) and fill its chains."""
+    """A service's objects, in the table block (adding what exists is a no-op)."""
     sid = service_id(entry.spec.key)
     sets, chains = _objects(entry)
-    yield f"add counter {T} c_{sid}"
+    yield f"    counter c_{sid} {{ }}"
     for name, timeout in sets.items():
         yield (
-            f"add set {T} {name} {{ type ipv4_addr; size {SET_SIZE}; "
+            f"    set {name} {{ type ipv4_addr; size {SET_SIZE}; "
             f"flags dynamic, timeout; timeout {timeout}s; }}"
         )
-    for chain, rules in chains.items():
-        yield f"add chain {T} {chain}"
-        yield from (f"add rule {T} {chain} {rule}" for rule in rules)
-    yield f"add chain {T} s_{sid}"
-    yield from (f"add rule {T} s_{sid} {rule}" for rule in service_rules(entry))
+    for chain, rules in [*chains.items(), (f"s_{sid}", service_rules(entry))]:
+        yield f"    chain {chain} {{"
+        yield from (f"        {rule}" for rule in rules)
+        yield "    }"
 
 
-def _dispatch(table: Table) -> Iterable[str]:
-    """Point every VIP:port and every mark at its service chain."""
-    by_key, by_mark = [], []
-    for key in table:
-        goto = f"goto s_{service_id(key)}"
-        if key.protocol == "fwm":
-            by_mark.append(f"{key.port} : {goto}")
-        else:
-            by_key.append(
-                f"{key.protocol} . {_ipv4(key.address)} . {key.port} : {goto}"
-            )
-    if by_key:
-        yield f"add element {T} services {{ {', '.join(by_key)} }}"
-    if by_mark:
-        yield f"add element {T} marks {{ {', '.join(by_mark)} }}"
-    for chain in ("prerouting", "output"):
-        yield from (f"add rule {T} {chain} {rule}" for rule in DISPATCH)
+def _element(key: ServiceKey) -> tuple[str, str]:
+    """The dispatch map a service is found in, and its key there."""
+    if key.protocol == "fwm":
+        return "marks", str(key.port)
+    return "services", f"{key.protocol} . {_ipv4(key.address)} . {key.port}"
+
+
+def _dispatch(keys: Iterable[ServiceKey]) -> Iterable[str]:
+    """Point new VIP:ports and marks at their service chains."""
+    elements: dict[str, list[str]] = {"services": [], "marks": []}
+    for key in keys:
+        name, element = _element(key)
+        elements[name].append(f"{element} : goto s_{service_id(key)}")
+    for name, items in elements.items():
+        if items:
+            yield f"add element {T} {name} {{ {', '.join(items)} }}"
 
 
 def transaction(old: Table | None, new: Table) -> str:
     """One `nft -f` script that turns the table holding `old` into `new`.
 
-    Unchanged services keep their chains, sets (the persistence templates)
-    and counters; the dispatch maps are rebuilt, which is cheap. With `old`
-    None the table is deleted and built afresh (start-up, or after a failure
-    left its state unknown).
+    Only services that changed are touched: the others keep their chains,
+    sets (the persistence templates) and counters. With `old` None the table
+    is deleted and built afresh (start-up, or after a failure left its state
+    unknown).
     """
     for entry in new.values():
         problem = refusal(entry.spec)
         if problem:
             raise DataplaneError(problem)
-    lines = [f"table {T}", f"delete table {T}"] if old is None else []
+    head = [f"table {T}", f"delete table {T}"] if old is None else []
+    block = [SKELETON] if old is None else []
     old = old or {}
-    lines += SKELETON
-    lines += [f"flush chain {T} {chain}" for chain in ("prerouting", "output")]
-    lines += [f"flush map {T} {name}" for name in ("services", "marks")]
+    for key in old.keys() - new.keys():
+        name, element = _element(key)
+        head.append(f"delete element {T} {name} {{ {element} }}")
     for key, have in old.items():
         if new.get(key) != have:
-            lines += _retire(have, new.get(key))
+            head += _retire(have, new.get(key))
     for key, want in new.items():
         if old.get(key) != want:
-            lines += _install(want)
-    lines += _dispatch(new)
+            block += _install(want)
+    added = [key for key in new if key not in old]
+    lines = [*head, f"table {T} {{", *block, "}", *_dispatch(added)]
     return "\n".join(lines) + "\n"
 
 
