@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import signal
+import sys
 import threading
+import time
 from collections import Counter
 
 import pytest
 
 from pulse.dataplanes.nftables import NftablesDataplane
 from pulse.lvs import DataplaneError, Slot, desired_table
-from tests.pulse.factories import config, server, virtual
+from tests.pulse.factories import config, config_text, server, virtual
 
-from .topology import LvsAddresses, lvs_topology, udp_ask
+from .topology import REPO_ROOT, LvsAddresses, lvs_topology, udp_ask
 
 A = LvsAddresses()
 VIP, VIP2 = A.vip, "10.200.1.101"
@@ -142,6 +145,12 @@ def test_weight_zero_drains_while_an_open_connection_keeps_flowing(net, dp):
         held.close()
 
 
+def test_a_service_without_a_server_of_weight_above_zero_refuses_connections(net, dp):
+    apply(net, dp, virtual("web", VIP, 80, servers((0, 0)), scheduler="wrr"))
+    with pytest.raises(ConnectionRefusedError):
+        net.client.call(fetch)
+
+
 def test_the_sorry_server_answers_when_no_real_server_is_up(net, dp):
     web = virtual("web", VIP, 80, servers((1, 1)), scheduler="rr", sorry_server=RS3)
     apply(net, dp, web, down={"rs1", "rs2"})
@@ -239,3 +248,31 @@ def test_reapplying_under_traffic_loses_no_connection(net, dp):
         client.join(60)
     assert isinstance(answers[0], Counter), answers
     assert sum(answers[0].values()) == 60  # every request answered
+
+
+def test_pulse_runs_the_nftables_dataplane_and_removes_its_table_on_stop(net, tmp_path):
+    cfg = tmp_path / "lvs.cf"
+    web = virtual("web", VIP, 80, servers((1, 1)), scheduler="rr", timeout=1)
+    cfg.write_text(config_text(web, primary=A.primary_public, network="nat"))
+    argv = [sys.executable, "-m", "pulse", "run", "--config", str(cfg)]
+    argv += ["--dataplane", "nftables", "--foreground"]
+    argv += ["--control-socket", str(tmp_path / "pulse.sock")]
+    pulse = net.primary.popen(*argv, cwd=REPO_ROOT)
+    try:
+        deadline = time.monotonic() + 15
+        while not spread_or_none(net):
+            assert time.monotonic() < deadline, "pulse never served the VIP"
+            assert pulse.poll() is None, "pulse exited"
+            time.sleep(0.2)
+        assert spread(net, 4) == {"rs1": 2, "rs2": 2}
+    finally:
+        pulse.send_signal(signal.SIGTERM)
+        assert pulse.wait(15) == 0
+    assert "piranha" not in nft(net, "list", "tables")
+
+
+def spread_or_none(net):
+    try:
+        return len(spread(net, 2)) == 2  # both real servers are in
+    except OSError:
+        return False
