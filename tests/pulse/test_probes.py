@@ -83,7 +83,8 @@ async def test_the_connect_fast_path_is_up_refused_and_timed_out():
         queued.connect(full.getsockname())
         fds = len(os.listdir("/proc/self/fd"))
         started = time.monotonic()
-        error, latency = await fast_check(*full.getsockname(), timeout=0.3)
+        host, port = full.getsockname()
+        error, latency = await fast_check(host, port, timeout=0.3)
         assert error == "timed out after 0.3 s"
         assert 0.25 < latency < 1.5 and time.monotonic() - started < 1.5
         assert len(os.listdir("/proc/self/fd")) == fds  # the check's socket closed
