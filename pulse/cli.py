@@ -61,6 +61,7 @@ def _run(args: argparse.Namespace, path: str) -> int:
         control_socket=path,
         pidfile=args.pidfile,
         role=args.role,
+        failover=True,
     )
     if not args.foreground:
         _detach()
