@@ -15,6 +15,8 @@ import struct
 
 import pytest
 
+from pulse.cli import main
+from pulse.control import request
 from pulse.daemon import Options, running
 
 from .factories import config_text, server, virtual
@@ -98,14 +100,16 @@ def messages(daemon):
 
 
 @pytest.mark.asyncio
-async def test_our_primary_pairs_with_an_original_backup(tmp_path, caplog):
+async def test_our_primary_pairs_with_an_original_backup(tmp_path, caplog, capsys):
     caplog.set_level(logging.INFO)
     port = free_udp_port("127.0.0.1", "127.0.0.2")
     path = write(tmp_path, port, primary="127.0.0.1", backup="127.0.0.2")
     peer = OriginalPeer("127.0.0.2", port, "127.0.0.1")
     sender = asyncio.get_running_loop().create_task(keep_sending(peer, RUNNING))
     try:
-        async with running(Options(path, failover=True)) as daemon:
+        sock = str(tmp_path / "pulse.sock")
+        options = Options(path, failover=True, control_socket=sock)
+        async with running(options) as daemon:
             assert "STARTING PULSE AS MASTER" in caplog.text
             assert daemon.state.role == "primary"
             await until(lambda: len(peer.drain()) >= 2, 5)
@@ -123,6 +127,29 @@ async def test_our_primary_pairs_with_an_original_backup(tmp_path, caplog):
             await until(lambda: daemon.state.active, 3)
             assert messages(daemon)[-1] == "backup inactive: activating lvs"
             await until(lambda: peer.last() == RUNNING, 3)
+
+            assert (
+                await asyncio.to_thread(main, ["--control-socket", sock, "status"]) == 0
+            )
+            assert (
+                "role primary, active, partner 127.0.0.2; public 127.0.0.1 -> "
+                "127.0.0.2: stopped" in capsys.readouterr().out
+            )
+            status = (await asyncio.to_thread(request, sock, {"cmd": "status"}))[
+                "status"
+            ]
+            heartbeat = status["heartbeat"]
+            assert set(heartbeat) == {
+                "enabled", "role", "active", "partner", "paths", "links", "failovers"
+            }  # fmt: skip
+            assert heartbeat["enabled"] and heartbeat["links"] == {
+                "ok": True,
+                "down": [],
+            }
+            assert (
+                heartbeat["failovers"][-1]["message"]
+                == "backup inactive: activating lvs"
+            )
 
             peer.send(RUNNING)  # split-brain: the master keeps the service
             await until(lambda: "partner active: resending arps" in caplog.text, 3)
