@@ -216,12 +216,12 @@ class Router:
         self._announce()
 
     async def _deactivate(self) -> None:
+        if self._arps is not None:
+            self._arps.cancel()  # no more announcing what we give up
         self._command(self.config.inactive_cmd, "inactive_cmd")
         if self.sync is not None:
             await self.sync.become("backup")
         await self.daemon.set_active(False)
-        if self._arps is not None:
-            self._arps.cancel()
         for item in self.floating:
             try:
                 await asyncio.to_thread(addresses.remove, item, self._own)
