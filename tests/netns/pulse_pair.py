@@ -164,12 +164,9 @@ class PulsePair:
                 return name
         return None
 
-    def cable(self, name: str, up: bool) -> None:
-        """Plug or pull router `name`'s public cable, at the switch's port."""
-        peer = json.loads(self.router(name).ip("-j", "link", "show", "eth0"))[0]
-        ports = json.loads(self.lvs.switch.ip("-j", "link", "show"))
-        port = next(p["ifname"] for p in ports if p["ifindex"] == peer["link_index"])
-        self.lvs.switch.ip("link", "set", port, "up" if up else "down")
+    def cable(self, name: str, up: bool, ifname: str = "eth0") -> None:
+        """Plug or pull router `name`'s cable on `ifname`, at the switch's port."""
+        cable(self.lvs, self.router(name), ifname, up)
 
     def partition(self, cut: bool) -> None:
         """Drop (or let through again) every heartbeat in and out of the backup."""
@@ -200,6 +197,14 @@ class PulsePair:
             process.wait(timeout=10)
 
 
+def cable(lvs: LvsTopology, router: Namespace, ifname: str, up: bool) -> None:
+    """Set the switch port facing `router`'s `ifname` up or down."""
+    peer = json.loads(router.ip("-j", "link", "show", ifname))[0]
+    ports = json.loads(lvs.switch.ip("-j", "link", "show"))
+    port = next(p["ifname"] for p in ports if p["ifindex"] == peer["link_index"])
+    lvs.switch.ip("link", "set", port, "up" if up else "down")
+
+
 @dataclass
 class Sample:
     sent: float  # monotonic
@@ -210,9 +215,11 @@ class Sample:
 class Prober(threading.Thread):
     """HTTP GETs to the VIP from the client namespace, one new connection each."""
 
-    def __init__(self, lvs: LvsTopology, interval: float = 0.02) -> None:
+    def __init__(
+        self, lvs: LvsTopology, interval: float = 0.02, timeout: float = 0.5
+    ) -> None:
         super().__init__(daemon=True)
-        self.lvs, self.interval = lvs, interval
+        self.lvs, self.interval, self.timeout = lvs, interval, timeout
         self.samples: list[Sample] = []
         self.halt = threading.Event()
 
@@ -221,7 +228,7 @@ class Prober(threading.Thread):
         target = (self.lvs.addresses.vip, self.lvs.http_port)
         while not self.halt.is_set():
             sent = time.monotonic()
-            body = get(target, timeout=0.5)
+            body = get(target, self.timeout)
             self.samples.append(Sample(sent, body is not None, body or ""))
             self.halt.wait(max(0.0, sent + self.interval - time.monotonic()))
 
