@@ -639,6 +639,19 @@ def test_a_different_persistence_netmask_under_one_firewall_mark_is_an_error() -
     assert "sharing firewall mark 5 must share persistence" in problem.message
 
 
+def test_a_second_scheduler_under_one_firewall_mark_is_a_warning() -> None:
+    a = replace(BASE_VIRTUAL, name="a", fwmark=5, persistent=60)
+    b = replace(a, name="b", address="192.168.1.101", scheduler="rr")
+    problem = only(validate(replace(BASE, virtual_servers=(a, b))))
+    assert (problem.severity, problem.path) == (
+        "warning",
+        ("virtual", "b", "scheduler"),
+    )
+    assert problem.message == (
+        "firewall mark 5 is one service: its scheduler is `wlc` from `a`"
+    )
+
+
 def test_an_inactive_virtual_server_does_not_join_a_firewall_mark() -> None:
     a = replace(BASE_VIRTUAL, name="a", fwmark=5, persistent=60)
     b = replace(a, name="b", active=False, persistent=1)
