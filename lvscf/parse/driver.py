@@ -56,6 +56,7 @@ class Parser(Reader):
     # --- driver ----------------------------------------------------------------------
 
     def run(self) -> Config:
+        """Read the whole text; return its Config or raise ParseError."""
         unreadable = problems.unreadable(self.text)
         if unreadable is not None:
             raise ParseError([unreadable])

@@ -59,6 +59,7 @@ def _fast_mask(v: str) -> Any:
 
 
 def fast_str(v: str) -> Any:
+    """Any token: a plain string value is taken as it stands."""
     return v
 
 

@@ -30,6 +30,7 @@ class Statement:
         self.truncated = truncated
 
     def quote(self, index: int) -> str:
+        """The quote character token `index` was written with ("" if none)."""
         return self.quotes[index] if self.quotes is not None else ""
 
     def column(self, index: int) -> int:
@@ -75,6 +76,7 @@ class Block:
         self.fast = FAST[kind]
 
     def comments(self) -> Comments:
+        """The block's comment lines, as the model keeps them."""
         if not (self.above or self.key_comments or self.end):
             return NO_COMMENTS
         keys = tuple((k, tuple(v)) for k, v in (self.key_comments or {}).items())

@@ -56,6 +56,7 @@ class Reader:
             self.pending.clear()
 
     def number(self, st: Statement, index: int = 2) -> int:
+        """Token `index` as the original's strtol reads it (octal, hex, wrapped)."""
         tok = st.toks[index]
         if is_plain_decimal(tok) and len(tok) < 19:
             value = int(tok)
@@ -90,12 +91,14 @@ class Reader:
             )
 
     def boolean(self, st: Statement) -> bool:
+        """The value as 0 or 1; any other number is an error, as in the original."""
         value = self.number(st)
         if value not in (0, 1):
             raise Fail(BOOL_EXPECTED, "write 1 for yes or 0 for no", 2)
         return value == 1
 
     def port(self, st: Statement) -> int:
+        """The value as a port: a number, or a known service name (`http`)."""
         tok = st.toks[2]
         if c_strtol(tok) is not None:
             return self.number(st)
@@ -109,6 +112,7 @@ class Reader:
         )
 
     def host(self, st: Statement, index: int = 2, nonzero: bool = False) -> str:
+        """Token `index` as an address (inet_aton shorthands) or a host name."""
         tok = st.toks[index]
         address = inet_aton(tok)
         if address is not None:
@@ -135,6 +139,7 @@ class Reader:
         )
 
     def mask(self, st: Statement, message: str) -> str | None:
+        """The value as a dotted netmask; 0.0.0.0 means unset (None)."""
         tok = st.toks[2]
         address = inet_aton(tok)
         if address is None:
@@ -142,6 +147,7 @@ class Reader:
         return None if address == "0.0.0.0" else address
 
     def quoted(self, st: Statement, key: str) -> str:
+        """A quote-keeping value: single quotes stay in it, with a warning."""
         value, quote = st.toks[2], st.quote(2)
         if quote != "'":
             return value
@@ -171,6 +177,7 @@ class Reader:
         column: int | None = None,
         path: Path = (),
     ) -> None:
+        """Record an error: the file will not be accepted."""
         self.errors.append(Problem("error", message, path, line, column, hint))
 
     def warn(
@@ -182,11 +189,13 @@ class Reader:
         path: Path = (),
         hint: str | None = None,
     ) -> None:
+        """Record a warning (the statement is read; the meaning may surprise)."""
         self.warnings.append(Problem("warning", message, path, line, column, hint))
 
     def warn_at(
         self, st: Statement, index: int, message: str, hint: str | None
     ) -> None:
+        """Warn about token `index` of the statement, in the current block."""
         path = self.stack[-1].path + (st.toks[0],)
         column = st.column(index)
         self.warn(message, line=st.lineno, column=column, path=path, hint=hint)

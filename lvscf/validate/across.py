@@ -12,6 +12,7 @@ _UNWRITABLE = re.compile(r"[\n\r\0\"']")
 
 
 def collisions(ck: Checker) -> None:
+    """Two active virtual servers on one address, protocol and port."""
     owners: dict[tuple[str, str, int], str] = {}
     for vs in ck.config.virtual_servers:
         if not vs.active or vs.fwmark or vs.address is None:
@@ -28,6 +29,7 @@ def collisions(ck: Checker) -> None:
 
 
 def firewall_marks(ck: Checker) -> None:
+    """Virtual servers sharing a firewall mark: one persistence, one scheduler."""
     groups: dict[int, VirtualServer] = {}
     for vs in ck.config.virtual_servers:
         if not vs.active or not vs.fwmark:
@@ -50,6 +52,7 @@ def firewall_marks(ck: Checker) -> None:
 
 
 def names(ck: Checker) -> None:
+    """Block names: repeated ones, and ones the GUI cannot read."""
     for kind, blocks in (
         ("virtual", ck.config.virtual_servers),
         ("failover", ck.config.failover_services),
@@ -70,6 +73,7 @@ def names(ck: Checker) -> None:
 
 
 def representable(ck: Checker) -> None:
+    """Report the first value render would refuse, if any."""
     if not _maybe_unwritable(ck.config):
         return
     problem = render_problem(ck.config)

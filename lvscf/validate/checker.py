@@ -42,14 +42,17 @@ class Checker:
         self.problems.append(Problem(severity, message, path, line, column, hint))
 
     def error(self, path: Path, message: str, hint: str | None = None) -> None:
+        """Record an error at the field `path`."""
         self.add("error", path, message, hint)
 
     def warning(self, path: Path, message: str, hint: str | None = None) -> None:
+        """Record a warning at the field `path`."""
         self.add("warning", path, message, hint)
 
     # --- field checks ----------------------------------------------------------------
 
     def block_name(self, path: Path, name: str) -> None:
+        """A block name must be one token without quotes or braces."""
         if not name or bad_name(name):
             self.error(
                 path,
@@ -59,6 +62,7 @@ class Checker:
             )
 
     def address(self, path: Path, value: str | None) -> None:
+        """An address must be a dotted-quad IPv4 address (None is unset)."""
         if value is None or is_ipv4(value):
             return
         self.error(
@@ -69,6 +73,7 @@ class Checker:
         )
 
     def device(self, path: Path, value: str | None) -> None:
+        """An address needs a device, and it must be an interface name."""
         if not value:
             self.error(path, "the address needs a device, e.g. eth0:1")
         elif not is_device(value):
@@ -79,9 +84,11 @@ class Checker:
             )
 
     def port(self, path: Path, value: int) -> None:
+        """A port must be within PORT_MIN..PORT_MAX."""
         if not PORT_MIN <= value <= PORT_MAX:
             self.error(path, f"port {value} is out of range {PORT_MIN}–{PORT_MAX}")
 
     def enum(self, path: Path, value: str, choices: tuple[str, ...]) -> None:
+        """A value must be one of `choices`."""
         if value not in choices:
             self.error(path, f"`{value}` is not one of {', '.join(choices)}")

@@ -10,6 +10,7 @@ from .fields import bad_name, is_ipv4
 
 
 def real_servers(ck: Checker, path: Path, vs: VirtualServer) -> None:
+    """The real servers of one virtual: names, addresses, duplicates."""
     # One pass per virtual with the common case inlined: a large router has
     # 17,000 real servers and validation must stay well under 100 ms.
     addresses: dict[tuple[str, int], str] = {}
@@ -47,6 +48,7 @@ def real_servers(ck: Checker, path: Path, vs: VirtualServer) -> None:
 
 
 def real_server(ck: Checker, path: Path, vs: VirtualServer, rs: RealServer) -> None:
+    """One real server whose values are not all plain: the full rules."""
     if rs.address == "0.0.0.0":
         if rs.active:
             ck.error(path + ("address",), "an active real server needs an address")

@@ -56,6 +56,7 @@ def _kernel_and_commands(ck: Checker) -> None:
 
 
 def redundancy(ck: Checker) -> None:
+    """With a backup router: its addresses and the heartbeat timers."""
     c = ck.config
     if not c.backup_active:
         return
@@ -78,6 +79,7 @@ def redundancy(ck: Checker) -> None:
 
 
 def timers(ck: Checker) -> None:
+    """keepalive and deadtime: deadtime must outlast a missed heartbeat."""
     c = ck.config
     for key in ("keepalive", "deadtime"):
         if getattr(c, key) < 1:
@@ -92,6 +94,7 @@ def timers(ck: Checker) -> None:
 
 
 def nat(ck: Checker) -> None:
+    """NAT needs a nat_router; other networks ignore it."""
     c = ck.config
     if c.network == "nat" and c.service == "lvs" and c.virtual_servers:
         if c.nat_router is None:
@@ -111,6 +114,7 @@ def nat(ck: Checker) -> None:
 
 
 def services(ck: Checker) -> None:
+    """At least one active service, or pulse does not start."""
     c = ck.config
     blocks = c.failover_services if c.service == "fos" else c.virtual_servers
     if not any(vs.active for vs in blocks):

@@ -15,6 +15,7 @@ _ESCAPE = re.compile(r"\\(.|$)")
 
 
 def virtual(ck: Checker, kind: str, vs: VirtualServer) -> None:
+    """One virtual server or failover service, its real servers included."""
     path = (kind, vs.name)
     vip(ck, path, vs)
     ck.enum(path + ("protocol",), vs.protocol, PROTOCOLS)
@@ -30,6 +31,7 @@ def virtual(ck: Checker, kind: str, vs: VirtualServer) -> None:
 
 
 def vip(ck: Checker, path: Path, vs: VirtualServer) -> None:
+    """The VIP, its device and netmask."""
     if vs.address is None or vs.address == "0.0.0.0":
         if vs.active:
             ck.error(path + ("address",), "an active virtual server needs its VIP")
@@ -41,6 +43,7 @@ def vip(ck: Checker, path: Path, vs: VirtualServer) -> None:
 
 
 def persistence(ck: Checker, path: Path, vs: VirtualServer) -> None:
+    """persistent, pmask and fwmark, which only mean something together."""
     if vs.persistent < 0:
         ck.error(
             path + ("persistent",), "persistence is 0 (off) or a number of seconds"
@@ -64,6 +67,7 @@ def persistence(ck: Checker, path: Path, vs: VirtualServer) -> None:
 
 
 def timing(ck: Checker, path: Path, vs: VirtualServer) -> None:
+    """timeout, reentry and load_monitor, as nanny uses them."""
     if vs.timeout < 1:
         ck.error(path + ("timeout",), "timeout must be at least 1 second")
     if vs.reentry < 0:
@@ -85,6 +89,7 @@ def timing(ck: Checker, path: Path, vs: VirtualServer) -> None:
 
 
 def checks(ck: Checker, path: Path, vs: VirtualServer) -> None:
+    """The health check: send, expect, send_program, use_regex."""
     for key in ("send", "expect"):
         value = getattr(vs, key)
         if value is not None:
@@ -104,6 +109,7 @@ def checks(ck: Checker, path: Path, vs: VirtualServer) -> None:
 
 
 def send_string(ck: Checker, path: Path, key: str, value: str, regex: bool) -> None:
+    """send/expect hold printable ASCII and the escapes nanny knows."""
     bad = next((ch for ch in value if not 0x20 <= ord(ch) <= 0x7E), None)
     if bad is not None:
         ck.error(
@@ -125,6 +131,7 @@ def send_string(ck: Checker, path: Path, key: str, value: str, regex: bool) -> N
 
 
 def send_program(ck: Checker, path: Path, program: str) -> None:
+    """send_program runs without a shell: an absolute path, and `%h`."""
     argv = program.split(" ")
     if not argv[0].startswith("/"):
         ck.error(
@@ -142,6 +149,7 @@ def send_program(ck: Checker, path: Path, program: str) -> None:
 
 
 def expect_can_match(ck: Checker, path: Path, vs: VirtualServer) -> None:
+    """An expect string an HTTP reply can never start with."""
     expect, send = vs.expect, vs.send
     if expect in (None, "", "*") or vs.use_regex or vs.send_program is not None:
         return
