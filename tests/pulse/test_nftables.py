@@ -234,3 +234,60 @@ def test_conntrack_entries_count_as_active_and_inactive_per_real_server():
     }
     assert (counts[WEB]["active"], counts[WEB]["inactive"]) == (1, 1)
     assert counts[fwm]["dests"]["10.0.2.11:80"]["inactive"] == 1  # UDP: inactive
+
+
+class FakeNft:
+    """An nft program that keeps each script it is given; can be made to fail."""
+
+    def __init__(self, directory):
+        self.path, self.log = directory / "nft", directory / "scripts"
+        self.fail = directory / "fail"
+        self.log.mkdir()
+        self.path.write_text(
+            "#!/bin/sh\n"
+            f"n=$(ls {self.log} | wc -l); cat > {self.log}/$n\n"
+            f'[ -e {self.fail} ] && {{ echo "Error: Could not process rule" >&2; '
+            "exit 1; }\nexit 0\n"
+        )
+        self.path.chmod(0o755)
+
+    def scripts(self):
+        return [
+            (self.log / str(n)).read_text()
+            for n in range(len(list(self.log.iterdir())))
+        ]
+
+
+def test_applies_rebuild_first_then_send_only_changes_and_nothing_when_unchanged(
+    tmp_path,
+):
+    nft = FakeNft(tmp_path)
+    dp = NftablesDataplane(nft=str(nft.path))
+    web, smaller = {WEB: entry()}, {WEB: entry(dests={RS1: 1})}
+
+    async def steps():
+        await dp.apply(web)
+        await dp.apply(web)
+        await dp.apply(smaller)
+        await dp.close()
+
+    asyncio.run(steps())
+    first, change, close = nft.scripts()
+    assert first.startswith("table ip piranha\ndelete table ip piranha\n")
+    assert change.startswith("flush chain ip piranha s_tcp_10_0_0_1_80\n")
+    assert close == "table ip piranha\ndelete table ip piranha\n"
+    assert dp.current() == {}
+
+
+def test_a_failed_apply_reports_nft_and_the_next_one_rebuilds(tmp_path):
+    nft = FakeNft(tmp_path)
+    dp = NftablesDataplane(nft=str(nft.path))
+    asyncio.run(dp.apply({WEB: entry()}))
+    nft.fail.touch()
+    with pytest.raises(DataplaneError, match="nft -f failed: Error: Could not process"):
+        asyncio.run(dp.apply({WEB: entry(dests={RS1: 1})}))
+    assert dp.current() == {WEB: entry()}  # the kernel refused it all: unchanged
+    nft.fail.unlink()
+    asyncio.run(dp.apply({WEB: entry(dests={RS1: 1})}))
+    assert nft.scripts()[-1].startswith("table ip piranha\ndelete table ip piranha\n")
+    assert dp.current() == {WEB: entry(dests={RS1: 1})}
