@@ -22,7 +22,8 @@ from pulse.dataplanes.nftables import NftablesDataplane
 from pulse.lvs import DataplaneError, Slot, desired_table
 from tests.pulse.factories import config, config_text, server, virtual
 
-from .topology import REPO_ROOT, LvsAddresses, lvs_topology, udp_ask
+from .topology import REPO_ROOT, LvsAddresses, lvs_topology
+from .wire import udp_ask
 
 A = LvsAddresses()
 VIP, VIP2 = A.vip, "10.200.1.101"
