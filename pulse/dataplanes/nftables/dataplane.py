@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import shutil
@@ -128,10 +129,13 @@ class NftablesDataplane:
         try:
             async with asyncio.timeout(COMMAND_TIMEOUT):
                 _, error = await proc.communicate(script.encode())
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise DataplaneError(f"{self.nft} -f timed out") from None
+        except BaseException as exc:  # a timeout, or pulse shutting down
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            if isinstance(exc, TimeoutError):
+                raise DataplaneError(f"{self.nft} -f timed out") from None
+            raise
         if proc.returncode != 0:
-            first = error.decode(errors="replace").strip().splitlines()[:3]
-            raise DataplaneError(f"{self.nft} -f failed: {' / '.join(first)}")
+            lines = error.decode(errors="replace").strip().splitlines()
+            errors = [line for line in lines if "Error:" in line] or lines[:1]
+            raise DataplaneError(f"{self.nft} -f failed: {' / '.join(errors[:3])}")
