@@ -291,3 +291,46 @@ def test_a_failed_apply_reports_nft_and_the_next_one_rebuilds(tmp_path):
     asyncio.run(dp.apply({WEB: entry(dests={RS1: 1})}))
     assert nft.scripts()[-1].startswith("table ip piranha\ndelete table ip piranha\n")
     assert dp.current() == {WEB: entry(dests={RS1: 1})}
+
+
+def test_a_persistent_clients_traffic_refreshes_its_template_in_the_forward_hook():
+    text = script(entry("rr", {RS1: 1}, persistent=300))
+    assert rules(text, "u_tcp_10_0_0_1_10_0_2_11_80") == [
+        "meta l4proto tcp ct original proto-dst 80 "
+        "update @p_tcp_10_0_0_1_80_10_0_2_11_80 { ip saddr }"
+    ]
+    assert (
+        "add element ip piranha refresh { tcp . 10.0.0.1 . 10.0.2.11 . 80 : "
+        "goto u_tcp_10_0_0_1_10_0_2_11_80 }"
+    ) in text
+    assert "u_" not in script(entry("rr", {RS1: 1}))  # not persistent: nothing
+
+
+def test_services_of_one_vip_sharing_a_real_server_share_its_refresh_chain():
+    other = entry(
+        "rr", {RS1: 1}, key=ServiceKey("tcp", "10.0.0.1", 8080), persistent=60
+    )
+    text = script(entry("rr", {RS1: 1}, persistent=300), other)
+    assert [
+        rule.split(" update ")[0] for rule in rules(text, "u_tcp_10_0_0_1_10_0_2_11_80")
+    ] == [
+        "meta l4proto tcp ct original proto-dst 80",
+        "meta l4proto tcp ct original proto-dst 8080",
+    ]
+
+
+def test_a_new_timeout_empties_the_refresh_chain_before_its_set_is_deleted():
+    text = transaction({WEB: entry(persistent=300)}, {WEB: entry(persistent=60)})
+    lines = text.splitlines()
+    flush = lines.index("flush chain ip piranha u_tcp_10_0_0_1_10_0_2_11_80")
+    delete = lines.index("delete set ip piranha p_tcp_10_0_0_1_80_10_0_2_11_80")
+    assert flush < delete
+    assert "add element ip piranha refresh" not in text  # the element stays
+
+
+def test_a_removed_persistent_service_takes_its_refresh_chains_along():
+    text = transaction({WEB: entry(persistent=300)}, {})
+    assert (
+        "delete element ip piranha refresh { tcp . 10.0.0.1 . 10.0.2.11 . 80 }" in text
+    )
+    assert "delete chain ip piranha u_tcp_10_0_0_1_10_0_2_11_80" in text

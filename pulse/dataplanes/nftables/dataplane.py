@@ -21,7 +21,8 @@ from ...lvs import (
     active_virtuals,
 )
 from . import conntrack
-from .ruleset import NATIVE, REFUSED, TABLE, T, service_id, teardown, transaction
+from .ruleset import NATIVE, REFUSED, TABLE, T, service_id
+from .transaction import teardown, transaction
 
 logger = logging.getLogger(__name__)
 
