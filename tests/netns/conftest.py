@@ -1,4 +1,9 @@
-"""Fixtures for tests that build network namespaces; they skip without root."""
+"""Fixtures for tests that build network namespaces; they skip without root.
+
+They serve tests under tests/netns. Elsewhere (benchmarks, other test
+directories) use the context managers: `with Topology() as topology:` or
+`with lvs_topology() as lvs:`, after checking `netns_unavailable()`.
+"""
 
 from __future__ import annotations
 

@@ -22,7 +22,8 @@ from pulse.dataplanes.nftables import NftablesDataplane
 from pulse.lvs import DataplaneError, Slot, desired_table
 from tests.pulse.factories import config, config_text, server, virtual
 
-from .topology import REPO_ROOT, LvsAddresses, lvs_topology, udp_ask
+from .topology import REPO_ROOT, LvsAddresses, lvs_topology
+from .wire import udp_ask
 
 A = LvsAddresses()
 VIP, VIP2 = A.vip, "10.200.1.101"
@@ -116,6 +117,29 @@ def test_persistence_keeps_each_client_and_its_netmask_keeps_the_subnet(net, dp)
         together += spread(net, 2, source=src)
     assert len(together) == 1
     assert "10.200.1.0" in nft(net, "list", "table", "ip", "piranha")
+
+
+def test_a_persistent_client_stays_while_its_traffic_flows_and_is_forgotten_after(
+    net, dp
+):
+    apply(net, dp, virtual("web", VIP, 80, servers(), scheduler="rr", persistent=1))
+    source = SOURCES[0]
+    held = http.client.HTTPConnection(VIP, 80, timeout=5, source_address=(source, 0))
+
+    def ask():
+        held.request("GET", "/")
+        return held.getresponse().read().decode().strip()
+
+    try:
+        first = net.client.call(ask)
+        for _ in range(6):  # 1.8 s of traffic: past the 1 s timeout
+            time.sleep(0.3)
+            assert net.client.call(ask) == first
+        assert net.client.call(fetch, VIP, 80, source) == first
+    finally:
+        held.close()
+    time.sleep(1.6)  # idle past the timeout: the template is gone
+    assert net.client.call(fetch, VIP, 80, source) != first
 
 
 def test_weight_zero_drains_while_an_open_connection_keeps_flowing(net, dp):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import urllib.request
 
 import pytest
 
-from .topology import NETNS_DIR, Topology, TopologyError, run
+from .topology import NETNS_DIR, Topology, TopologyError, netns_unavailable, run
 
 
 def namespaces_named(prefix: str) -> list[str]:
@@ -74,3 +76,11 @@ def test_the_lvs_topology_serves_each_real_server_through_a_floating_router(lvs)
     lvs.servers[0].ip("neigh", "flush", "dev", "eth0")
     assert lvs.servers[0].ping(a.client)  # replies now leave through the backup
     assert lvs.servers[0].neighbours("eth0")[a.nat_router] == lvs.backup.mac("eth1")
+
+
+def test_without_root_namespace_tests_skip_with_the_reason(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert netns_unavailable() == "network namespaces need root"
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert netns_unavailable() == "the ip program (iproute2) is not installed"

@@ -234,3 +234,103 @@ def test_conntrack_entries_count_as_active_and_inactive_per_real_server():
     }
     assert (counts[WEB]["active"], counts[WEB]["inactive"]) == (1, 1)
     assert counts[fwm]["dests"]["10.0.2.11:80"]["inactive"] == 1  # UDP: inactive
+
+
+class FakeNft:
+    """An nft program that keeps each script it is given; can be made to fail."""
+
+    def __init__(self, directory):
+        self.path, self.log = directory / "nft", directory / "scripts"
+        self.fail = directory / "fail"
+        self.log.mkdir()
+        self.path.write_text(
+            "#!/bin/sh\n"
+            f"n=$(ls {self.log} | wc -l); cat > {self.log}/$n\n"
+            f'[ -e {self.fail} ] && {{ echo "Error: Could not process rule" >&2; '
+            "exit 1; }\nexit 0\n"
+        )
+        self.path.chmod(0o755)
+
+    def scripts(self):
+        return [
+            (self.log / str(n)).read_text()
+            for n in range(len(list(self.log.iterdir())))
+        ]
+
+
+def test_applies_rebuild_first_then_send_only_changes_and_nothing_when_unchanged(
+    tmp_path,
+):
+    nft = FakeNft(tmp_path)
+    dp = NftablesDataplane(nft=str(nft.path))
+    web, smaller = {WEB: entry()}, {WEB: entry(dests={RS1: 1})}
+
+    async def steps():
+        await dp.apply(web)
+        await dp.apply(web)
+        await dp.apply(smaller)
+        await dp.close()
+
+    asyncio.run(steps())
+    first, change, close = nft.scripts()
+    assert first.startswith("table ip piranha\ndelete table ip piranha\n")
+    assert change.startswith("flush chain ip piranha s_tcp_10_0_0_1_80\n")
+    assert close == "table ip piranha\ndelete table ip piranha\n"
+    assert dp.current() == {}
+
+
+def test_a_failed_apply_reports_nft_and_the_next_one_rebuilds(tmp_path):
+    nft = FakeNft(tmp_path)
+    dp = NftablesDataplane(nft=str(nft.path))
+    asyncio.run(dp.apply({WEB: entry()}))
+    nft.fail.touch()
+    with pytest.raises(DataplaneError, match="nft -f failed: Error: Could not process"):
+        asyncio.run(dp.apply({WEB: entry(dests={RS1: 1})}))
+    assert dp.current() == {WEB: entry()}  # the kernel refused it all: unchanged
+    nft.fail.unlink()
+    asyncio.run(dp.apply({WEB: entry(dests={RS1: 1})}))
+    assert nft.scripts()[-1].startswith("table ip piranha\ndelete table ip piranha\n")
+    assert dp.current() == {WEB: entry(dests={RS1: 1})}
+
+
+def test_a_persistent_clients_traffic_refreshes_its_template_in_the_forward_hook():
+    text = script(entry("rr", {RS1: 1}, persistent=300))
+    assert rules(text, "u_tcp_10_0_0_1_10_0_2_11_80") == [
+        "meta l4proto tcp ct original proto-dst 80 "
+        "update @p_tcp_10_0_0_1_80_10_0_2_11_80 { ip saddr }"
+    ]
+    assert (
+        "add element ip piranha refresh { tcp . 10.0.0.1 . 10.0.2.11 . 80 : "
+        "goto u_tcp_10_0_0_1_10_0_2_11_80 }"
+    ) in text
+    assert "u_" not in script(entry("rr", {RS1: 1}))  # not persistent: nothing
+
+
+def test_services_of_one_vip_sharing_a_real_server_share_its_refresh_chain():
+    other = entry(
+        "rr", {RS1: 1}, key=ServiceKey("tcp", "10.0.0.1", 8080), persistent=60
+    )
+    text = script(entry("rr", {RS1: 1}, persistent=300), other)
+    assert [
+        rule.split(" update ")[0] for rule in rules(text, "u_tcp_10_0_0_1_10_0_2_11_80")
+    ] == [
+        "meta l4proto tcp ct original proto-dst 80",
+        "meta l4proto tcp ct original proto-dst 8080",
+    ]
+
+
+def test_a_new_timeout_empties_the_refresh_chain_before_its_set_is_deleted():
+    text = transaction({WEB: entry(persistent=300)}, {WEB: entry(persistent=60)})
+    lines = text.splitlines()
+    flush = lines.index("flush chain ip piranha u_tcp_10_0_0_1_10_0_2_11_80")
+    delete = lines.index("delete set ip piranha p_tcp_10_0_0_1_80_10_0_2_11_80")
+    assert flush < delete
+    assert "add element ip piranha refresh" not in text  # the element stays
+
+
+def test_a_removed_persistent_service_takes_its_refresh_chains_along():
+    text = transaction({WEB: entry(persistent=300)}, {})
+    assert (
+        "delete element ip piranha refresh { tcp . 10.0.0.1 . 10.0.2.11 . 80 }" in text
+    )
+    assert "delete chain ip piranha u_tcp_10_0_0_1_10_0_2_11_80" in text

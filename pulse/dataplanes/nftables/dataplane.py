@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import shutil
@@ -20,7 +21,8 @@ from ...lvs import (
     active_virtuals,
 )
 from . import conntrack
-from .ruleset import NATIVE, REFUSED, TABLE, T, service_id, teardown, transaction
+from .ruleset import NATIVE, REFUSED, TABLE, T, service_id
+from .transaction import teardown, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,8 @@ class NftablesDataplane:
 
     def __init__(self, nft: str = "nft") -> None:
         self.nft = nft
-        self._table: dict[ServiceKey, Entry] | None = None  # None: kernel state unknown
+        self._table: dict[ServiceKey, Entry] = {}
+        self._rebuild = True  # the next apply deletes and rebuilds the table
 
     async def configure(self, config: lvscf.Config) -> None:
         """Refuse, before anything is applied, what nftables cannot express."""
@@ -66,20 +69,19 @@ class NftablesDataplane:
         """Turn our table into `table` in one atomic transaction.
 
         After a failure nothing changed in the kernel (nft refuses a
-        transaction as a whole), but the next attempt rebuilds the table
-        afresh in case it was touched from outside.
+        transaction as a whole: `current()` still holds), but the next attempt
+        rebuilds the table afresh in case it was touched from outside.
         """
-        script = transaction(self._table, table)
-        try:
-            await self._run(script)
-        except DataplaneError:
-            self._table = None
-            raise
-        self._table = dict(table)
+        if not self._rebuild and self._table == dict(table):
+            return  # nothing to do; do not even start nft
+        script = transaction(None if self._rebuild else self._table, table)
+        self._rebuild = True
+        await self._run(script)
+        self._table, self._rebuild = dict(table), False
         logger.debug("nftables table %s holds %d services", TABLE, len(table))
 
     def current(self) -> Table:
-        return dict(self._table or {})
+        return dict(self._table)
 
     def counters(self) -> dict[ServiceKey, dict[str, Any]]:
         """Connections per service and real server (conntrack), new ones per service.
@@ -97,7 +99,7 @@ class NftablesDataplane:
     async def close(self) -> None:
         """Delete our table; other tables are not touched."""
         await self._run(teardown())
-        self._table = None
+        self._table, self._rebuild = {}, True
 
     def _named_counters(self) -> dict[str, int]:
         argv = [self.nft, "-j", "list", "counters", "table", *T.split()]
@@ -128,10 +130,13 @@ class NftablesDataplane:
         try:
             async with asyncio.timeout(COMMAND_TIMEOUT):
                 _, error = await proc.communicate(script.encode())
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise DataplaneError(f"{self.nft} -f timed out") from None
+        except BaseException as exc:  # a timeout, or pulse shutting down
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            if isinstance(exc, TimeoutError):
+                raise DataplaneError(f"{self.nft} -f timed out") from None
+            raise
         if proc.returncode != 0:
-            first = error.decode(errors="replace").strip().splitlines()[:3]
-            raise DataplaneError(f"{self.nft} -f failed: {' / '.join(first)}")
+            lines = error.decode(errors="replace").strip().splitlines()
+            errors = [line for line in lines if "Error:" in line] or lines[:1]
+            raise DataplaneError(f"{self.nft} -f failed: {' / '.join(errors[:3])}")
