@@ -262,3 +262,19 @@ def test_the_settings_page_refuses_a_bad_rules_path_by_the_field(
     assert response.status_code == 200
     assert any(message in e for e in response.context["form"].errors[field])
     assert SyncTarget.load().fwmark_rules_path == "/etc/sysconfig/iptables"
+
+
+def test_a_server_with_one_session_a_connection_gets_the_fallbacks(monkeypatch, db):
+    # sshd refuses our second channel: the sync must still work, by the copy.
+    monkeypatch.setattr(fixtures, "CONFIG", fixtures.CONFIG + "MaxSessions 1\n")
+    with fixtures.running_backup() as one_session:
+        configure(one_session)
+        cf = put(one_session.root / "lvs.cf", OLD_CF.encode())
+        inode = cf.stat().st_ino
+
+        sync.sync_to_backup(revision())
+
+        bak = one_session.root / "lvs.cf.bak"
+        assert (cf.read_text(), bak.read_text()) == ("serial_no = 2\n", OLD_CF)
+        assert bak.stat().st_ino != inode, "a copy: hardlink needs our own channel"
+        assert listing(one_session) == ["lvs.cf", "lvs.cf.bak"]
