@@ -21,17 +21,14 @@ import lvscf
 from lbconfig.convert import to_config
 from lbconfig.forms import STALE, FailoverForm, GlobalSettingsForm
 from lbconfig.models import FailoverService, GlobalSettings
-from tests.factories import make_failover
-from tests.lbconfig.test_import import differences, upload, without_serial
-from tests.lbconfig.test_views import (
-    field_errors,
+from tests.factories import (
     form_data,
-    last_audit,
+    make_failover,
     make_global_settings,
     make_nat_config,
-    post,
-    snapshot,
 )
+from tests.lbconfig.helpers import field_errors, last_audit, post, snapshot
+from tests.lbconfig.test_import import differences, upload, without_serial
 
 pytestmark = pytest.mark.django_db
 
