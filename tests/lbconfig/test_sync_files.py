@@ -19,6 +19,7 @@ from lbconfig import sync
 from lbconfig.models import AuditEntry, Revision, SyncTarget
 from lbconfig.sync.errors import TIMEOUT
 from lbconfig.sync.extensions import HARDLINK, STATVFS, OpenSSHExtensions
+from tests.factories import make_virtual_server
 from tests.lbconfig import test_sync_sshd as fixtures
 from tests.lbconfig.test_sync_sshd import Backup, configure
 
@@ -278,3 +279,18 @@ def test_a_server_with_one_session_a_connection_gets_the_fallbacks(monkeypatch, 
         assert (cf.read_text(), bak.read_text()) == ("serial_no = 2\n", OLD_CF)
         assert bak.stat().st_ino != inode, "a copy: hardlink needs our own channel"
         assert listing(one_session) == ["lvs.cf", "lvs.cf.bak"]
+
+
+def test_the_settings_page_says_when_marked_virtual_servers_need_the_rules(
+    admin_client,
+):
+    make_virtual_server(name="ftp", fwmark=21)
+    make_virtual_server(name="web")
+    url = reverse("lbconfig:sync_settings")
+
+    hint = admin_client.get(url)
+    SyncTarget.objects.update(copy_fwmark_rules=True)
+    copied = admin_client.get(url)
+
+    assert "1 virtual server uses a firewall mark" in hint.text
+    assert 'id="fwmark-rules-hint"' not in copied.text
