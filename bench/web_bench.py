@@ -13,7 +13,10 @@ django.test.Client (median of N runs):
 
     python bench/web_bench.py [--virtuals 1000] [--servers 16] [--runs 7]
 
-Exits 1 when a figure misses its target.
+Exits 1 when a figure misses its target. Each figure is wall time (what the
+target is about) and, beside it, the process CPU time of the same runs: on a
+shared, busy machine the wall time also counts waiting for a core, the CPU time
+does not, so it shows what a quiet router would see.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.lvscf_bench import median_ms  # noqa: E402
+import gc  # noqa: E402
+import statistics  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 TARGETS_MS = {
     "virtual server list": 150.0,
@@ -37,6 +42,18 @@ TARGETS_MS = {
     "real server page": 150.0,
     "publish": 1000.0,
 }
+
+
+def timed(func: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Medians of (wall ms, process CPU ms) over `runs` calls."""
+    wall, cpu = [], []
+    for _ in range(runs):
+        gc.collect()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        func()
+        cpu.append((time.process_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def set_up_django(var_dir: Path) -> None:
@@ -112,7 +129,7 @@ def build(virtuals: int, servers: int) -> int:
     return rows[len(rows) // 2].pk
 
 
-def measure(virtuals: int, servers: int, runs: int) -> dict[str, float]:
+def measure(virtuals: int, servers: int, runs: int) -> dict[str, tuple[float, float]]:
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.urls import reverse
@@ -140,14 +157,14 @@ def measure(virtuals: int, servers: int, runs: int) -> dict[str, float]:
     get(list_url, page_rows)  # warm the template and URL caches
     get(real_url, servers)
     figures = {
-        "... all on one page": median_ms(lambda: get(all_url, virtuals), runs),
-        "... filtered": median_ms(lambda: get(filtered_url, filtered_rows), runs),
+        "... all on one page": timed(lambda: get(all_url, virtuals), runs),
+        "... filtered": timed(lambda: get(filtered_url, filtered_rows), runs),
         # Last: the list remembers the page size of the previous request.
-        "virtual server list": median_ms(
+        "virtual server list": timed(
             lambda: get(f"{list_url}?size=100", page_rows), runs
         ),
-        "real server page": median_ms(lambda: get(real_url, servers), runs),
-        "publish": median_ms(lambda: publishing.publish("bench"), runs),
+        "real server page": timed(lambda: get(real_url, servers), runs),
+        "publish": timed(lambda: publishing.publish("bench"), runs),
     }
     size = publishing.target().stat().st_size
     print(
@@ -168,10 +185,12 @@ def main() -> int:
         figures = measure(opts.virtuals, opts.servers, opts.runs)
     ok = True
     for step, target in TARGETS_MS.items():
-        verdict = "ok" if figures[step] <= target else "OVER TARGET"
-        ok &= figures[step] <= target
+        wall, cpu = figures[step]
+        verdict = "ok" if wall <= target else "OVER TARGET"
+        ok &= wall <= target
         print(
-            f"  {step:<20} {figures[step]:8.1f} ms (target ≤ {target:.0f} ms) {verdict}"
+            f"  {step:<20} {wall:8.1f} ms (cpu {cpu:7.1f} ms; "
+            f"target ≤ {target:.0f} ms) {verdict}"
         )
     return 0 if ok else 1
 

@@ -7,6 +7,7 @@ Import, export, preview, publish and sync all go through `to_config` and
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
@@ -47,7 +48,8 @@ def to_config() -> lvscf.Config:
     """Build the whole configuration from the database (five queries)."""
     glob = GlobalSettings.load()
     red = Redundancy.load()
-    virtuals = VirtualServer.objects.prefetch_related("real_servers")
+    virtuals = VirtualServer.objects.all()
+    reals = _real_servers()
     extra = dict(glob.extra)
     failovers = tuple(_failover(fs) for fs in FailoverService.objects.all())
     return lvscf.Config(
@@ -86,12 +88,32 @@ def to_config() -> lvscf.Config:
         backup_shared=extra.get("backup_shared"),
         reservation_conflict_action=extra.get("reservation_conflict_action"),
         failover_services=failovers,
-        virtual_servers=tuple(_virtual(vs) for vs in virtuals),
+        virtual_servers=tuple(_virtual(vs, reals.get(vs.pk, ())) for vs in virtuals),
         comments=_comments(glob.comments, glob.notes),
     )
 
 
-def _virtual(vs: VirtualServer) -> lvscf.VirtualServer:
+# The real server columns to_config reads, in the order of _real's row.
+_REAL_COLUMNS = (
+    "virtual_server_id name address active port weight notes comments".split()
+)
+RealRow = tuple[int, str, str, bool, int | None, int, str, dict[str, Any]]
+
+
+def _real_servers() -> dict[int, list[RealRow]]:
+    """Every real server as a row, by virtual server (one query).
+
+    Rows, not model instances: at 1,000 × 16 building 16,000 instances was
+    a third of publish's time.
+    """
+    grouped: dict[int, list[RealRow]] = {}
+    rows = RealServer.objects.order_by("id").values_list(*_REAL_COLUMNS)
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    return grouped
+
+
+def _virtual(vs: VirtualServer, reals: Iterable[RealRow]) -> lvscf.VirtualServer:
     extra = vs.extra or {}
     dirs = extra.get("dirs")
     unset = vs.address == "0.0.0.0" and not vs.device  # imported without address
@@ -121,19 +143,20 @@ def _virtual(vs: VirtualServer) -> lvscf.VirtualServer:
         stop_cmd=extra.get("stop_cmd"),
         master=extra.get("master"),
         dirs=tuple(dirs) if dirs is not None else None,
-        servers=tuple(_real(rs, vs.port) for rs in vs.real_servers.all()),
+        servers=tuple(_real(row, vs.port) for row in reals),
         comments=_comments(vs.comments, vs.notes),
     )
 
 
-def _real(rs: RealServer, default_port: int) -> lvscf.RealServer:
+def _real(row: RealRow, default_port: int) -> lvscf.RealServer:
+    _, name, address, active, port, weight, notes, comments = row
     return lvscf.RealServer(
-        name=rs.name,
-        address=rs.address,
-        active=rs.active,
-        port=rs.port if rs.port is not None else default_port,
-        weight=rs.weight,
-        comments=_comments(rs.comments, rs.notes),
+        name=name,
+        address=address,
+        active=active,
+        port=port if port is not None else default_port,
+        weight=weight,
+        comments=_comments(comments, notes),
     )
 
 

@@ -8,10 +8,12 @@ plumbing; so we speak the few SFTP packets they need (draft-ietf-secsh-filexfer
 version 3 framing, OpenSSH's PROTOCOL file for the two requests) on an SFTP
 channel of our own, through paramiko's public Channel and Message.
 
-The server announces its extensions in its VERSION packet; one it did not
-announce is not used: `free_bytes` answers None (the disk-full sentence then
-relies on the errno alone) and `hardlink` answers False (the caller copies the
-old file to `.bak` instead, through paramiko's public SFTP calls).
+The server announces its extensions in its VERSION packet. One it did not
+announce is not used, nor any when the server allows one session per
+connection (`MaxSessions 1`: no room for our channel): `free_bytes` then
+answers None (the disk-full sentence relies on the errno alone) and `hardlink`
+False (the caller copies the old file to `.bak` instead, through paramiko's
+public SFTP calls).
 """
 
 from __future__ import annotations
@@ -37,10 +39,15 @@ class OpenSSHExtensions:
     """An SFTP channel beside paramiko's, for statvfs and hardlink (see above)."""
 
     def __init__(self, transport: Any, timeout: float) -> None:
-        self.channel = transport.open_session(timeout=timeout)
+        self.request_id = 0
+        self.supported: dict[str, bytes] = {}
+        try:
+            self.channel = transport.open_session(timeout=timeout)
+        except paramiko.ChannelException:
+            self.channel = None  # no second session allowed: no extensions
+            return
         self.channel.settimeout(timeout)
         self.channel.invoke_subsystem("sftp")
-        self.request_id = 0
         self.supported = self._hello()
 
     def __enter__(self) -> OpenSSHExtensions:
@@ -52,7 +59,8 @@ class OpenSSHExtensions:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.channel.close()
+        if self.channel is not None:
+            self.channel.close()
 
     def free_bytes(self, directory: str) -> int | None:
         """Bytes free for us in `directory`; None when the server cannot say."""

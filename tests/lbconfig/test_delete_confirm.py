@@ -12,11 +12,8 @@ import pytest
 from django.urls import reverse
 
 from lbconfig.models import FailoverService, RealServer, VirtualServer
-from tests.lbconfig.test_views import (
-    make_nat_config,
-    make_virtual_server,
-    snapshot,
-)
+from tests.factories import make_nat_config, make_virtual_server
+from tests.lbconfig.helpers import snapshot
 
 pytestmark = pytest.mark.django_db
 

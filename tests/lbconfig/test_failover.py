@@ -21,33 +21,18 @@ import lvscf
 from lbconfig.convert import to_config
 from lbconfig.forms import STALE, FailoverForm, GlobalSettingsForm
 from lbconfig.models import FailoverService, GlobalSettings
-from tests.lbconfig.test_import import differences, upload, without_serial
-from tests.lbconfig.test_views import (
-    field_errors,
+from tests.factories import (
     form_data,
-    last_audit,
+    make_failover,
     make_global_settings,
     make_nat_config,
-    post,
-    snapshot,
 )
+from tests.lbconfig.helpers import field_errors, last_audit, post, snapshot
+from tests.lbconfig.test_import import differences, upload, without_serial
 
 pytestmark = pytest.mark.django_db
 
 FIXTURES = Path(__file__).parents[1] / "lvscf" / "fixtures"
-
-
-def make_failover(**overrides: Any) -> FailoverService:
-    """An active web failover service with its own address."""
-    n = FailoverService.objects.count()
-    values = {
-        "name": f"fos{n}",
-        "active": True,
-        "address": f"192.168.5.{80 + n}",
-        "position": n,
-        **overrides,
-    }
-    return FailoverService.objects.create(**values)
 
 
 def new_failover_data(**overrides: Any) -> dict[str, Any]:

@@ -34,11 +34,8 @@ from lbconfig.models import (
     Revision,
     VirtualServer,
 )
-from tests.lbconfig.test_views import (
-    form_data,
-    make_nat_config,
-    snapshot,
-)
+from tests.factories import form_data, make_nat_config
+from tests.lbconfig.helpers import snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tests.lbconfig.test_views import make_nat_config, make_real_server
+from tests.factories import make_nat_config, make_real_server
 
 pytestmark = pytest.mark.django_db
 

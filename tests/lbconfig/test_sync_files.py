@@ -19,6 +19,7 @@ from lbconfig import sync
 from lbconfig.models import AuditEntry, Revision, SyncTarget
 from lbconfig.sync.errors import TIMEOUT
 from lbconfig.sync.extensions import HARDLINK, STATVFS, OpenSSHExtensions
+from tests.factories import make_virtual_server
 from tests.lbconfig import test_sync_sshd as fixtures
 from tests.lbconfig.test_sync_sshd import Backup, configure
 
@@ -262,3 +263,34 @@ def test_the_settings_page_refuses_a_bad_rules_path_by_the_field(
     assert response.status_code == 200
     assert any(message in e for e in response.context["form"].errors[field])
     assert SyncTarget.load().fwmark_rules_path == "/etc/sysconfig/iptables"
+
+
+def test_a_server_with_one_session_a_connection_gets_the_fallbacks(monkeypatch, db):
+    # sshd refuses our second channel: the sync must still work, by the copy.
+    monkeypatch.setattr(fixtures, "CONFIG", fixtures.CONFIG + "MaxSessions 1\n")
+    with fixtures.running_backup() as one_session:
+        configure(one_session)
+        cf = put(one_session.root / "lvs.cf", OLD_CF.encode())
+        inode = cf.stat().st_ino
+
+        sync.sync_to_backup(revision())
+
+        bak = one_session.root / "lvs.cf.bak"
+        assert (cf.read_text(), bak.read_text()) == ("serial_no = 2\n", OLD_CF)
+        assert bak.stat().st_ino != inode, "a copy: hardlink needs our own channel"
+        assert listing(one_session) == ["lvs.cf", "lvs.cf.bak"]
+
+
+def test_the_settings_page_says_when_marked_virtual_servers_need_the_rules(
+    admin_client,
+):
+    make_virtual_server(name="ftp", fwmark=21)
+    make_virtual_server(name="web")
+    url = reverse("lbconfig:sync_settings")
+
+    hint = admin_client.get(url)
+    SyncTarget.objects.update(copy_fwmark_rules=True)
+    copied = admin_client.get(url)
+
+    assert "1 virtual server uses a firewall mark" in hint.text
+    assert 'id="fwmark-rules-hint"' not in copied.text

@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from lbconfig.models import VirtualServer
 from lbconfig.views.virtual import DEFAULT_PAGE_SIZE
-from tests.lbconfig.test_views import make_nat_config, make_virtual_server
+from tests.factories import make_nat_config, make_virtual_server
 
 pytestmark = pytest.mark.django_db
 
