@@ -34,7 +34,8 @@ def vip(ck: Checker, path: Path, vs: VirtualServer) -> None:
     """The VIP, its device and netmask."""
     if vs.address is None or vs.address == "0.0.0.0":
         if vs.active:
-            ck.error(path + ("address",), "an active virtual server needs its VIP")
+            kind = "failover service" if path[0] == "failover" else "virtual server"
+            ck.error(path + ("address",), f"an active {kind} needs its VIP")
         return
     ck.address(path + ("address",), vs.address)
     ck.device(path + ("device",), vs.device)

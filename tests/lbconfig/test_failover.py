@@ -153,7 +153,7 @@ def test_failover_edit_refuses_an_active_service_without_its_address(
     )
 
     assert field_errors(response, "address") == [
-        "an active virtual server needs its VIP"
+        "an active failover service needs its VIP"
     ]
     assert snapshot() == before
 
