@@ -71,6 +71,7 @@ class Router:
         self._arps: asyncio.Task[None] | None = None
         self._commands: set[asyncio.Task[None]] = set()
         self._own: frozenset[str] = frozenset()
+        self._acting = asyncio.Lock()  # one activation, deactivation or refloat
 
     # --- start and stop ---
 
@@ -187,29 +188,61 @@ class Router:
     async def _worker(self) -> None:
         while True:
             action = await self._actions.get()
-            if action.kind == "log":
-                self.state.failover_event(action.message, level=logging.WARNING)
-                continue
-            self.state.failover_event(action.message)
-            if action.kind == "activate":
-                await self._activate()
-            elif action.kind == "deactivate":
-                if action.send_first and self.heartbeat is not None:
-                    self.heartbeat.send("running")
-                await self._deactivate()
-            elif action.kind == "resend":
-                self._command(self.config.active_cmd, "active_cmd")
+            async with self._acting:
+                await self._carry_out(action)
+
+    async def _carry_out(self, action: Action) -> None:
+        if action.kind == "log":
+            self.state.failover_event(action.message, level=logging.WARNING)
+            return
+        self.state.failover_event(action.message)
+        if action.kind == "activate":
+            await self._activate()
+        elif action.kind == "deactivate":
+            if action.send_first and self.heartbeat is not None:
+                self.heartbeat.send("running")
+            await self._deactivate()
+        elif action.kind == "resend":
+            self._command(self.config.active_cmd, "active_cmd")
+            self._announce()
+
+    async def refloat(self, config: lvscf.Config) -> None:
+        """After a reload: bring new VIPs up and old ones down (if active).
+
+        pulse keeps the global settings it started with, as the original
+        did; the virtual servers' addresses follow the running configuration.
+        """
+        async with self._acting:
+            old, self.floating = self.floating, addresses.floating(config)
+            if not self.state.active:
+                return
+            for item in old:
+                if item not in self.floating:
+                    await self._remove(item)
+            fresh = [item for item in self.floating if item not in old]
+            for item in fresh:
+                await self._add(item)
+            if fresh:
                 self._announce()
+
+    async def _add(self, item: addresses.Floating) -> None:
+        try:
+            await asyncio.to_thread(addresses.add, item)
+        except addresses.AddressError as exc:
+            self.state.event("%s", exc, level=logging.ERROR)
+
+    async def _remove(self, item: addresses.Floating) -> None:
+        try:
+            await asyncio.to_thread(addresses.remove, item, self._own)
+        except addresses.AddressError as exc:
+            self.state.event("%s", exc, level=logging.ERROR)
 
     # --- activation ---
 
     async def _activate(self) -> None:
         self._command(self.config.active_cmd, "active_cmd")
         for item in self.floating:
-            try:
-                await asyncio.to_thread(addresses.add, item)
-            except addresses.AddressError as exc:
-                self.state.event("%s", exc, level=logging.ERROR)
+            await self._add(item)
         await self.daemon.set_active(True)
         if self.sync is not None:
             await self.sync.become("master")
@@ -223,10 +256,7 @@ class Router:
             await self.sync.become("backup")
         await self.daemon.set_active(False)
         for item in self.floating:
-            try:
-                await asyncio.to_thread(addresses.remove, item, self._own)
-            except addresses.AddressError as exc:
-                self.state.event("%s", exc, level=logging.ERROR)
+            await self._remove(item)
 
     def _announce(self) -> None:
         """(Re)start the five rounds of gratuitous ARPs."""
@@ -240,7 +270,13 @@ class Router:
         """Run active_cmd / inactive_cmd in the background, without a shell."""
         if not command:
             return
-        argv = shlex.split(command.strip('"'))
+        try:
+            argv = shlex.split(command.strip('"'))
+        except ValueError as exc:  # an unbalanced quote: nothing safe to run
+            self.state.event("%s not run: %s", what, exc, level=logging.ERROR)
+            return
+        if not argv:
+            return
         task = asyncio.get_running_loop().create_task(self._run_command(argv, what))
         self._commands.add(task)
         task.add_done_callback(self._commands.discard)

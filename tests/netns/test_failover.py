@@ -12,11 +12,13 @@ bench/failover_bench.py.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
 import pytest
 
+from pulse.control import request
 from pulse.dataplanes import DATAPLANES
 
 from .pulse_pair import DEADTIME, Prober, PulsePair, wait
@@ -100,7 +102,30 @@ def test_a_cleanly_stopped_primary_hands_over_at_once(pair):
     took_over(pulses, prober, start)
     messages = [f["message"] for f in pulses.status("backup")["heartbeat"]["failovers"]]
     assert "primary inactive: activating lvs" in messages  # told, not timed out
+    a = pulses.lvs.addresses
+    assert labelled(pulses.lvs.backup, "eth0")[a.vip] == ("eth0:1", 32)
+    assert labelled(pulses.lvs.backup, "eth1")[a.nat_router] == ("eth1:1", 32)
+
+    # A reload brings a new virtual server's VIP up with its label and netmask.
+    text = pulses.config.read_text()
+    second = text[text.index("virtual web") :].replace("virtual web", "virtual two")
+    second = second.replace(f"{a.vip} eth0:1", "10.200.1.101 eth0:2").replace(
+        "active = 1\n", "active = 1\n     vip_nmask = 255.255.255.0\n", 1
+    )
+    pulses.config.write_text(text + second)
+    assert request(pulses.socket_path("backup"), {"cmd": "reload"})["ok"]
+    wait(lambda: "10.200.1.101" in labelled(pulses.lvs.backup, "eth0"), 5, "new VIP")
+    assert labelled(pulses.lvs.backup, "eth0")["10.200.1.101"] == ("eth0:2", 24)
     restarted_primary_stays_passive(pulses, prober)
+    assert "10.200.1.101" not in pulses.lvs.primary.addresses("eth0")
+
+
+def labelled(router, ifname):
+    """address: (label, prefix length) of the IPv4 addresses on a link."""
+    (link,) = json.loads(router.ip("-j", "-4", "addr", "show", "dev", ifname))
+    return {
+        a["local"]: (a.get("label", ifname), a["prefixlen"]) for a in link["addr_info"]
+    }
 
 
 def test_a_real_server_dying_during_a_failover_is_left_out(pair):
