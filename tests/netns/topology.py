@@ -43,6 +43,9 @@ _NAME_RE = re.compile(r"^pw(\d+)-\d+-")
 _sequence = count(1)
 # The command line of a real server: python -c SERVE ADDR PORT BODY (cwd: the repo).
 SERVE = "import sys; from tests.netns.topology import serve; serve(*sys.argv[1:])"
+SERVE_UDP = (
+    "import sys; from tests.netns.topology import serve_udp; serve_udp(*sys.argv[1:])"
+)
 
 
 class TopologyError(RuntimeError):
@@ -282,6 +285,24 @@ def _checksum(data: bytes) -> int:
     return int(~total & 0xFFFF)
 
 
+def udp_ask(address: str, port: int, timeout: float = 2.0, source: str = "") -> str:
+    """Send one datagram from a fresh socket and return the answer's text.
+
+    Retries every 0.2 s until `timeout`, so it also waits for a server to start.
+    """
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        while True:
+            sock.sendto(b"?", (address, port))
+            sock.settimeout(min(0.2, max(0.01, deadline - time.monotonic())))
+            try:
+                return sock.recv(2048).decode()
+            except OSError:  # a timeout, or ICMP unreachable before the server is up
+                if time.monotonic() > deadline:
+                    raise
+
+
 def _wait_for_port(address: str, port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -351,6 +372,14 @@ class LvsTopology:
         self.http[f"{server.name}:{port}"] = process
         server.wait_for_port(address, port)
 
+    def start_udp(self, server: Namespace, port: int) -> None:
+        """Start a UDP server answering every datagram with the server's name."""
+        address = self.addresses.servers[self.servers.index(server)]
+        body = server.name.rsplit("-", 1)[1]
+        argv = [sys.executable, "-c", SERVE_UDP, address, str(port), body]
+        self.http[f"{server.name}:udp:{port}"] = server.popen(*argv, cwd=REPO_ROOT)
+        server.call(udp_ask, address, port, 10.0)
+
     def stop_http(self, server: Namespace, port: int | None = None) -> None:
         process = self.http.pop(f"{server.name}:{port or self.http_port}")
         self.topology.stop(process)
@@ -405,6 +434,7 @@ class _NameHandler(BaseHTTPRequestHandler):
     """Answers every GET with the server's name; HTTP/1.1 keep-alive."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes
     body = b""
 
     def do_GET(self) -> None:  # noqa: N802 (the http.server naming)
@@ -431,3 +461,13 @@ def serve(address: str, port: str, body: str) -> None:
     handler = type("Handler", (_NameHandler,), {"body": (body + "\n").encode()})
     with _Server((address, int(port)), handler) as server:
         server.serve_forever()
+
+
+def serve_udp(address: str, port: str, body: str) -> None:
+    """Answer every datagram on address:port with `body` + newline until killed."""
+    answer = (body + "\n").encode()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((address, int(port)))
+        while True:
+            _, peer = sock.recvfrom(2048)
+            sock.sendto(answer, peer)
