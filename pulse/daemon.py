@@ -105,13 +105,14 @@ class Daemon:
 
     async def shutdown(self) -> None:
         """Remove what the runtime added; bounded, never leaves a child."""
+        started = self.ready.is_set()
         self.state.phase = "stopping"
         if self.router is not None:
             await self.router.stop()
         if self._retry is not None:
             self._retry.cancel()
         await self.monitors.stop(list(self.monitors.running))
-        for virtual in active_virtuals(self.state.config):
+        for virtual in active_virtuals(self.state.config) if started else []:
             self.state.event("shutting down virtual service %s", virtual.name)
         try:
             async with asyncio.timeout(SHUTDOWN_TIMEOUT):

@@ -49,6 +49,7 @@ async def test_a_backup_marked_inactive_exits_with_the_original_message(
         in caplog.text
     )
     assert "STARTING PULSE" not in caplog.text
+    assert "virtual service" not in caplog.text  # nothing started, nothing stopped
 
 
 @pytest.mark.asyncio
