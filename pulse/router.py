@@ -85,7 +85,7 @@ class Router:
             raise NotStarting(
                 "We are backup node and backup is marked inactive -- exiting pulse"
             )
-        logger.info("STARTING PULSE AS %s", "MASTER" if master else "BACKUP")
+        self.state.event("STARTING PULSE AS %s", "MASTER" if master else "BACKUP")
         self.failover = Failover(master, float(config.deadtime), time.monotonic())
         primary_private, backup_private = config.private_addresses()
         mine = (config.primary or "", primary_private)
