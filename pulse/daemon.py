@@ -55,6 +55,7 @@ class Options:
     # Without it the runtime is lvsd alone: active at once, no addresses
     # touched, as embedded in tests and benchmarks.
     failover: bool = False
+    force_active: bool = False  # start active (the original's --forceactive)
 
 
 class Daemon:
@@ -86,7 +87,8 @@ class Daemon:
                 f"dataplane {self.dataplane.name}: {exc}"
             ) from exc
         if self.options.failover:
-            self.router = Router(self, self.options.role)
+            options = self.options
+            self.router = Router(self, options.role, options.force_active)
             await self.router.start()
         if self.options.control_socket:
             self.control = ControlServer(self, self.options.control_socket)

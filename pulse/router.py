@@ -57,10 +57,13 @@ def has_partner(config: lvscf.Config) -> bool:
 class Router:
     """One router's half of the pair."""
 
-    def __init__(self, daemon: Daemon, requested_role: str) -> None:
+    def __init__(
+        self, daemon: Daemon, requested_role: str, force_active: bool = False
+    ) -> None:
         self.daemon = daemon
         self.state = daemon.state
         self.requested = requested_role
+        self.force_active = force_active
         self.config = daemon.state.config  # pulse never re-reads its globals
         self.floating = addresses.floating(self.config)
         self.failover = Failover(True, float(self.config.deadtime), time.monotonic())
@@ -87,6 +90,15 @@ class Router:
             )
         self.state.event("STARTING PULSE AS %s", "MASTER" if master else "BACKUP")
         self.failover = Failover(master, float(config.deadtime), time.monotonic())
+        if not has_partner(config):
+            self.state.role = "standalone"
+            if not self.floating:
+                # The original waited deadtime even so; that only guards
+                # addresses a partner might hold, and there are none here
+                # (loopback VIPs: the web's embedded mode).
+                self._push(self.failover.take_over("standalone: activating lvs"))
+        if self.force_active:
+            self._push(self.failover.take_over("forced active: activating lvs"))
         primary_private, backup_private = config.private_addresses()
         mine = (config.primary or "", primary_private)
         theirs = (config.backup or "", backup_private)

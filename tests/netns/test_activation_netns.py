@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
 from pulse import addresses, arp, links
 from pulse.addresses import AddressError, Floating
+from pulse.control import request
 
 from .pulse_pair import wait
+from .topology import REPO_ROOT
 
 VIP = "10.9.0.100"
 
@@ -88,3 +94,45 @@ def test_a_pulled_cable_and_a_missing_link_count_as_down(lan):
     wait(lambda: a.call(links.down_links, ["eth0"]) == [], 5, "carrier back")
     a.link_down("eth0")
     assert a.call(links.down_links, ["eth0"]) == ["eth0"]
+
+
+STANDALONE_CF = """serial_no = 1
+primary = 10.9.0.1
+service = lvs
+network = direct
+keepalive = 1
+deadtime = 2
+virtual web {
+     active = 1
+     address = 10.9.0.100 eth0:1
+     port = 8080
+     scheduler = rr
+     timeout = 1
+     server r1 {
+         address = 10.9.0.2
+         active = 1
+     }
+}
+"""
+
+
+def test_a_standalone_primary_waits_deadtime_then_takes_its_vip(lan, tmp_path):
+    _, hosts = lan
+    a = hosts["a"][0]
+    config, sock = tmp_path / "lvs.cf", str(tmp_path / "pulse.sock")
+    config.write_text(STANDALONE_CF)
+    argv = [sys.executable, "-m", "pulse", "run", "--foreground", "--config",
+            str(config), "--control-socket", sock]  # fmt: skip
+    process = a.popen(*argv, cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
+    wait(lambda: os.path.exists(sock), 10, "the control socket")
+    status = request(sock, {"cmd": "status"})["status"]
+    assert status["role"] == "standalone" and not status["heartbeat"]["active"]
+    assert addr_info(a, VIP) is None
+    wait(lambda: addr_info(a, VIP) is not None, 10, "the VIP taken")
+    heartbeat = request(sock, {"cmd": "status"})["status"]["heartbeat"]
+    assert heartbeat["active"]
+    assert heartbeat["failovers"][-1]["message"] == "partner dead: activating lvs"
+    assert addr_info(a, VIP)["label"] == "eth0:1"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+    assert addr_info(a, VIP) is None
