@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--config", required=True, help="the lvs.cf to run")
     start.add_argument("--dataplane", choices=sorted(DATAPLANES), default="userspace")
     start.add_argument("--role", choices=("auto", "primary", "backup"), default="auto")
+    start.add_argument(
+        "--force-active", action="store_true", help="start active, not passive"
+    )
     start.add_argument("--control-socket", dest="run_socket", default=None)
     start.add_argument("--pidfile", default=None)
     start.add_argument("--foreground", action="store_true", help="do not detach")
@@ -63,6 +66,7 @@ def _run(args: argparse.Namespace, path: str) -> int:
         pidfile=args.pidfile,
         role=args.role,
         failover=True,
+        force_active=args.force_active,
     )
     if not args.foreground:
         _detach()

@@ -99,6 +99,13 @@ class Failover:
         self.deadline = now + self.deadtime
         return Action("log", "Local NIC link restored: Pulse enabled")
 
+    def take_over(self, message: str) -> Action | None:
+        """Activate now, whatever the partner says (forced, or nothing to wait for)."""
+        if self.active:
+            return None
+        self.active = True
+        return Action("activate", message)
+
     def table_failed(self) -> Action:
         """Our routing table failed for good: step down until the partner runs."""
         self.child_failed = True

@@ -57,10 +57,13 @@ def has_partner(config: lvscf.Config) -> bool:
 class Router:
     """One router's half of the pair."""
 
-    def __init__(self, daemon: Daemon, requested_role: str) -> None:
+    def __init__(
+        self, daemon: Daemon, requested_role: str, force_active: bool = False
+    ) -> None:
         self.daemon = daemon
         self.state = daemon.state
         self.requested = requested_role
+        self.force_active = force_active
         self.config = daemon.state.config  # pulse never re-reads its globals
         self.floating = addresses.floating(self.config)
         self.failover = Failover(True, float(self.config.deadtime), time.monotonic())
@@ -71,6 +74,7 @@ class Router:
         self._arps: asyncio.Task[None] | None = None
         self._commands: set[asyncio.Task[None]] = set()
         self._own: frozenset[str] = frozenset()
+        self._acting = asyncio.Lock()  # one activation, deactivation or refloat
 
     # --- start and stop ---
 
@@ -84,8 +88,17 @@ class Router:
             raise NotStarting(
                 "We are backup node and backup is marked inactive -- exiting pulse"
             )
-        logger.info("STARTING PULSE AS %s", "MASTER" if master else "BACKUP")
+        self.state.event("STARTING PULSE AS %s", "MASTER" if master else "BACKUP")
         self.failover = Failover(master, float(config.deadtime), time.monotonic())
+        if not has_partner(config):
+            self.state.role = "standalone"
+            if not self.floating:
+                # The original waited deadtime even so; that only guards
+                # addresses a partner might hold, and there are none here
+                # (loopback VIPs: the web's embedded mode).
+                self._push(self.failover.take_over("standalone: activating lvs"))
+        if self.force_active:
+            self._push(self.failover.take_over("forced active: activating lvs"))
         primary_private, backup_private = config.private_addresses()
         mine = (config.primary or "", primary_private)
         theirs = (config.backup or "", backup_private)
@@ -187,29 +200,61 @@ class Router:
     async def _worker(self) -> None:
         while True:
             action = await self._actions.get()
-            if action.kind == "log":
-                self.state.failover_event(action.message, level=logging.WARNING)
-                continue
-            self.state.failover_event(action.message)
-            if action.kind == "activate":
-                await self._activate()
-            elif action.kind == "deactivate":
-                if action.send_first and self.heartbeat is not None:
-                    self.heartbeat.send("running")
-                await self._deactivate()
-            elif action.kind == "resend":
-                self._command(self.config.active_cmd, "active_cmd")
+            async with self._acting:
+                await self._carry_out(action)
+
+    async def _carry_out(self, action: Action) -> None:
+        if action.kind == "log":
+            self.state.failover_event(action.message, level=logging.WARNING)
+            return
+        self.state.failover_event(action.message)
+        if action.kind == "activate":
+            await self._activate()
+        elif action.kind == "deactivate":
+            if action.send_first and self.heartbeat is not None:
+                self.heartbeat.send("running")
+            await self._deactivate()
+        elif action.kind == "resend":
+            self._command(self.config.active_cmd, "active_cmd")
+            self._announce()
+
+    async def refloat(self, config: lvscf.Config) -> None:
+        """After a reload: bring new VIPs up and old ones down (if active).
+
+        pulse keeps the global settings it started with, as the original
+        did; the virtual servers' addresses follow the running configuration.
+        """
+        async with self._acting:
+            old, self.floating = self.floating, addresses.floating(config)
+            if not self.state.active:
+                return
+            for item in old:
+                if item not in self.floating:
+                    await self._remove(item)
+            fresh = [item for item in self.floating if item not in old]
+            for item in fresh:
+                await self._add(item)
+            if fresh:
                 self._announce()
+
+    async def _add(self, item: addresses.Floating) -> None:
+        try:
+            await asyncio.to_thread(addresses.add, item)
+        except addresses.AddressError as exc:
+            self.state.event("%s", exc, level=logging.ERROR)
+
+    async def _remove(self, item: addresses.Floating) -> None:
+        try:
+            await asyncio.to_thread(addresses.remove, item, self._own)
+        except addresses.AddressError as exc:
+            self.state.event("%s", exc, level=logging.ERROR)
 
     # --- activation ---
 
     async def _activate(self) -> None:
         self._command(self.config.active_cmd, "active_cmd")
         for item in self.floating:
-            try:
-                await asyncio.to_thread(addresses.add, item)
-            except addresses.AddressError as exc:
-                self.state.event("%s", exc, level=logging.ERROR)
+            await self._add(item)
         await self.daemon.set_active(True)
         if self.sync is not None:
             await self.sync.become("master")
@@ -223,10 +268,7 @@ class Router:
             await self.sync.become("backup")
         await self.daemon.set_active(False)
         for item in self.floating:
-            try:
-                await asyncio.to_thread(addresses.remove, item, self._own)
-            except addresses.AddressError as exc:
-                self.state.event("%s", exc, level=logging.ERROR)
+            await self._remove(item)
 
     def _announce(self) -> None:
         """(Re)start the five rounds of gratuitous ARPs."""
@@ -240,7 +282,13 @@ class Router:
         """Run active_cmd / inactive_cmd in the background, without a shell."""
         if not command:
             return
-        argv = shlex.split(command.strip('"'))
+        try:
+            argv = shlex.split(command.strip('"'))
+        except ValueError as exc:  # an unbalanced quote: nothing safe to run
+            self.state.event("%s not run: %s", what, exc, level=logging.ERROR)
+            return
+        if not argv:
+            return
         task = asyncio.get_running_loop().create_task(self._run_command(argv, what))
         self._commands.add(task)
         task.add_done_callback(self._commands.discard)

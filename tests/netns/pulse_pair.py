@@ -29,6 +29,7 @@ from pulse.control import request
 from .topology import REPO_ROOT, LvsTopology, Namespace, _setns
 
 KEEPALIVE, DEADTIME = 1, 2
+ROUTERS = ("primary", "backup")
 
 LVS_CF = """serial_no = 1
 primary = {a.primary_public}
@@ -184,10 +185,14 @@ class PulsePair:
     def settle(self, active: str, timeout: float = 15) -> None:
         """Wait until `active` alone is active, holds the VIP and is ARPed to."""
         other = "backup" if active == "primary" else "primary"
-        wait(lambda: self.active(active), timeout, f"{active} active")
-        wait(lambda: other not in self.processes or not self.active(other),
-             timeout, f"{other} passive")  # fmt: skip
-        wait(lambda: self.holders() == [active], timeout, f"the VIP on {active} only")
+        try:
+            wait(lambda: self.active(active), timeout, f"{active} active")
+            wait(lambda: other not in self.processes or not self.active(other),
+                 timeout, f"{other} passive")  # fmt: skip
+            wait(lambda: self.holders() == [active], timeout, f"the VIP on {active}")
+        except AssertionError as exc:
+            logs = "\n".join(f"--- {n}:\n{self.log(n)}" for n in ROUTERS)
+            raise AssertionError(f"{exc}\n{logs}") from None
 
     def close(self) -> None:
         for name in list(self.processes):
@@ -234,7 +239,8 @@ class Prober(threading.Thread):
 
     def stop(self) -> None:
         self.halt.set()
-        self.join(timeout=5)
+        if self.ident is not None:  # started
+            self.join(timeout=5)
 
     def since(self, start: float) -> list[Sample]:
         return [s for s in list(self.samples) if s.sent >= start]

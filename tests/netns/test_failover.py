@@ -12,11 +12,13 @@ bench/failover_bench.py.
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
 import pytest
 
+from pulse.control import request
 from pulse.dataplanes import DATAPLANES
 
 from .pulse_pair import DEADTIME, Prober, PulsePair, wait
@@ -35,7 +37,7 @@ def pair(request, lvs, tmp_path):
         pulses.settle("primary")
         prober.start()
         prober.wait_healthy(time.monotonic())
-        assert pulses.arp_points_to() == "primary"
+        wait(lambda: pulses.arp_points_to() == "primary", 5, "the ARP on primary")
         yield pulses, prober
     finally:
         prober.stop()
@@ -52,10 +54,10 @@ def took_over(pulses, prober, start, active="backup"):
 
 def restarted_primary_stays_passive(pulses, prober):
     pulses.start("primary")
-    time.sleep(DEADTIME + 1.5)  # past the deadline it would have used to take over
+    time.sleep(DEADTIME + 0.5)  # past the deadline it would have taken over at
     assert not pulses.active("primary")
     assert pulses.holders() == ["backup"]
-    assert pulses.arp_points_to() == "backup"
+    wait(lambda: pulses.arp_points_to() == "backup", 5, "the ARP entry on backup")
     prober.wait_healthy(time.monotonic())
     failovers = pulses.status("primary")["heartbeat"]["failovers"]
     assert not any("activating" in f["message"] for f in failovers)
@@ -68,7 +70,7 @@ def test_a_killed_primary_is_replaced_and_its_stale_vip_removed_on_restart(pair)
     prober.wait_healthy(start)
     wait(lambda: pulses.active("backup"), 10, "backup active")
     assert "backup" in pulses.holders()  # the killed primary still has it, stale
-    assert pulses.arp_points_to() == "backup"
+    wait(lambda: pulses.arp_points_to() == "backup", 5, "the ARP entry on backup")
     restarted_primary_stays_passive(pulses, prober)
     messages = [f["message"] for f in pulses.status("backup")["heartbeat"]["failovers"]]
     assert "partner dead: activating lvs" in messages
@@ -87,7 +89,7 @@ def test_a_primary_losing_its_public_link_steps_down_and_stays_passive(pair):
     }
     pulses.cable("primary", up=True)
     wait(lambda: pulses.status("primary")["heartbeat"]["links"]["ok"], 5, "link ok")
-    time.sleep(DEADTIME + 1.5)
+    time.sleep(DEADTIME + 0.5)  # past the fresh deadline
     assert not pulses.active("primary")
     assert pulses.holders() == ["backup"]
     prober.wait_healthy(time.monotonic())
@@ -100,7 +102,30 @@ def test_a_cleanly_stopped_primary_hands_over_at_once(pair):
     took_over(pulses, prober, start)
     messages = [f["message"] for f in pulses.status("backup")["heartbeat"]["failovers"]]
     assert "primary inactive: activating lvs" in messages  # told, not timed out
+    a = pulses.lvs.addresses
+    assert labelled(pulses.lvs.backup, "eth0")[a.vip] == ("eth0:1", 32)
+    assert labelled(pulses.lvs.backup, "eth1")[a.nat_router] == ("eth1:1", 32)
+
+    # A reload brings a new virtual server's VIP up with its label and netmask.
+    text = pulses.config.read_text()
+    second = text[text.index("virtual web") :].replace("virtual web", "virtual two")
+    second = second.replace(f"{a.vip} eth0:1", "10.200.1.101 eth0:2").replace(
+        "active = 1\n", "active = 1\n     vip_nmask = 255.255.255.0\n", 1
+    )
+    pulses.config.write_text(text + second)
+    assert request(pulses.socket_path("backup"), {"cmd": "reload"})["ok"]
+    wait(lambda: "10.200.1.101" in labelled(pulses.lvs.backup, "eth0"), 5, "new VIP")
+    assert labelled(pulses.lvs.backup, "eth0")["10.200.1.101"] == ("eth0:2", 24)
     restarted_primary_stays_passive(pulses, prober)
+    assert "10.200.1.101" not in pulses.lvs.primary.addresses("eth0")
+
+
+def labelled(router, ifname):
+    """address: (label, prefix length) of the IPv4 addresses on a link."""
+    (link,) = json.loads(router.ip("-j", "-4", "addr", "show", "dev", ifname))
+    return {
+        a["local"]: (a.get("label", ifname), a["prefixlen"]) for a in link["addr_info"]
+    }
 
 
 def test_a_real_server_dying_during_a_failover_is_left_out(pair):
@@ -111,7 +136,7 @@ def test_a_real_server_dying_during_a_failover_is_left_out(pair):
     pulses.lvs.stop_http(rs1)
     prober.wait_healthy(start)
     wait(lambda: pulses.active("backup"), 10, "backup active")
-    assert pulses.arp_points_to() == "backup"
+    wait(lambda: pulses.arp_points_to() == "backup", 5, "the ARP entry on backup")
     health = {s["server"]: s["health"] for s in pulses.status("backup")["servers"]}
     assert health == {"rs1": "down", "rs2": "up", "rs3": "up"}
     since = time.monotonic()

@@ -11,6 +11,7 @@ from pulse.router import choose_role
 
 from .factories import config, config_text, server, virtual
 from .helpers import until
+from .test_heartbeat_socket import free_udp_port
 
 
 def test_auto_is_master_when_the_primary_address_is_local():
@@ -49,25 +50,46 @@ async def test_a_backup_marked_inactive_exits_with_the_original_message(
         in caplog.text
     )
     assert "STARTING PULSE" not in caplog.text
+    assert "virtual service" not in caplog.text  # nothing started, nothing stopped
 
 
 @pytest.mark.asyncio
-async def test_a_standalone_primary_waits_deadtime_then_activates(tmp_path, caplog):
+async def test_a_standalone_primary_with_only_loopback_vips_activates_at_once(
+    tmp_path, caplog
+):
     caplog.set_level(logging.INFO)
-    path = write(tmp_path, deadtime=1)  # primary = 127.0.0.1, backup_active = 0
+    path = write(tmp_path, deadtime=30)  # primary = 127.0.0.1, backup_active = 0
     async with running(Options(path, failover=True)) as daemon:
         assert "STARTING PULSE AS MASTER" in caplog.text
-        assert not daemon.state.active and daemon.dataplane.current() == {}
+        await until(lambda: daemon.state.active, 3)  # long before deadtime
+        await until(lambda: daemon.dataplane.current() != {}, 3)
         status = daemon.state.heartbeat_status()
         assert (status["enabled"], status["role"], status["paths"]) == (
             False,
-            "primary",
+            "standalone",
             [],
         )
-        await until(lambda: daemon.state.active, 3)
-        assert "partner dead: activating lvs" in caplog.text
-        await until(lambda: daemon.dataplane.current() != {}, 3)
+        assert status["failovers"][0]["message"] == "standalone: activating lvs"
     assert daemon.state.failovers[-1]["message"] == "pulse stopping: deactivating lvs"
+
+
+@pytest.mark.asyncio
+async def test_force_active_starts_a_backup_active(tmp_path, caplog):
+    port = free_udp_port("127.0.0.1")
+    path = write(
+        tmp_path,
+        primary="192.0.2.1",
+        backup="127.0.0.1",
+        backup_active=1,
+        deadtime=30,
+        heartbeat_port=port,
+    )
+    options = Options(path, failover=True, force_active=True)
+    async with running(options) as daemon:
+        assert daemon.state.role == "backup"
+        await until(lambda: daemon.state.active, 3)
+        messages = [f["message"] for f in daemon.state.failovers]
+        assert messages == ["forced active: activating lvs"]
 
 
 @pytest.mark.asyncio
