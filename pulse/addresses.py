@@ -16,8 +16,8 @@ import ipaddress
 import logging
 from dataclasses import dataclass
 
-from pyroute2 import IPRoute  # type: ignore[import-untyped]
-from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
 
 import lvscf
 
