@@ -101,12 +101,14 @@ def _processes(
         {
             "name": "table manager (lvs)",
             "ok": _ok(not dataplane_error),
-            "text": f"{len(status.get('services', []))} services in the table",
+            "text": _count(len(status.get("services", [])), "service")
+            + " in the table",
         },
         {
             "name": "health checks (nanny)",
             "ok": _ok(True),
-            "text": f"{checking} checks running for {len(servers)} real servers",
+            "text": f"{_count(checking, 'check')} running for "
+            + _count(len(servers), "real server"),
         },
         {
             "name": f"dataplane {status.get('dataplane', '')}",
@@ -114,6 +116,10 @@ def _processes(
             "text": dataplane_error or "applied",
         },
     ]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _ok(good: bool) -> str:
