@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import urllib.request
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
@@ -167,3 +168,47 @@ def watch_a_drained_server_get_nothing(page: Page, router: Router) -> None:
         what="twenty more requests on a",
     )
     assert b.hits["/client"] == before_b
+
+
+HIDE = "Object.defineProperty(document, 'hidden', {value: %s, configurable: true});"
+SHOWN = "document.dispatchEvent(new Event('visibilitychange'))"
+
+
+def browse_until(
+    page: Page, predicate: Callable[[], bool], what: str, timeout: float = 15
+) -> None:
+    """wait_for, letting Playwright deliver the page's events meanwhile."""
+    for _ in range(int(timeout * 10)):
+        if predicate():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_a_hidden_tab_pauses_the_polls_and_a_failed_poll_is_flagged(
+    live_server, transactional_db, django_user_model, page, router, tmp_path
+):
+    django_user_model.objects.create_superuser("piranha", password=PASSWORD)
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/status/" in r.url else None)
+    with kept_on_failure(page, tmp_path / "artifacts"):
+        log_in(page, live_server.url)
+        page.locator("#update-every").fill("1")
+        page.locator("#update-every").dispatch_event("change")
+        browse_until(page, lambda: len(polls) >= 3, "polls every second")
+
+        page.evaluate(HIDE % "true")
+        page.wait_for_timeout(500)  # a poll already on its way may still land
+        hidden_from = len(polls)
+        page.wait_for_timeout(3000)
+        assert len(polls) == hidden_from, "the hidden tab kept polling"
+
+        page.evaluate(HIDE % "false" + SHOWN)
+        browse_until(page, lambda: len(polls) > hidden_from, "a poll on return", 2)
+
+        page.route("**/status/**", lambda route: route.abort())
+        expect(page.locator("#status-stale")).to_contain_text(
+            "did not answer", timeout=SEEN
+        )
+        page.unroute("**/status/**")
+        expect(page.locator("#status-stale")).to_be_hidden(timeout=SEEN)
