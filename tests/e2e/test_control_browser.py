@@ -10,6 +10,8 @@ virtual port. On failure the page is kept (screenshot and HTML) in tmp_path.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import threading
 import urllib.request
 from collections.abc import Callable
@@ -17,6 +19,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from lbconfig import control
 from tests.e2e.test_build_nat import (
     accept,
     activate_virtual_servers,
@@ -128,6 +131,7 @@ def test_an_admin_starts_watches_drains_and_stops_pulse(
             watch_up_and_counting(page)
             watch_a_server_go_down(page, router)
             watch_a_drained_server_get_nothing(page, router)
+            watch_a_silent_pulse(page)
 
         page.get_by_role("button", name="STOP", exact=True).click()
         expect(page.locator(".alert-success")).to_contain_text("pulse stopped")
@@ -154,6 +158,20 @@ def watch_a_server_go_down(page: Page, router: Router) -> None:
     expect(row(page, "c").locator(".badge")).to_have_text("down", timeout=SEEN)
     assert "Connection refused" in row(page, "c").inner_text()
     assert page.evaluate("window.sameDocument === true")
+
+
+def watch_a_silent_pulse(page: Page) -> None:
+    """A runtime that stops answering shows as such, not as a stale table."""
+    pid = control.status()["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        expect(page.locator("#daemon-state")).to_have_text(
+            "not answering", timeout=SEEN
+        )
+        expect(page.locator("#routing-table")).to_have_count(0)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    expect(page.locator("#daemon-state")).to_have_text("running", timeout=SEEN)
 
 
 def watch_a_drained_server_get_nothing(page: Page, router: Router) -> None:
