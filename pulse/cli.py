@@ -10,6 +10,7 @@ import logging.handlers
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .config import ConfigError
 from .control import default_socket, request
@@ -61,6 +62,7 @@ def _run(args: argparse.Namespace, path: str) -> int:
         control_socket=path,
         pidfile=args.pidfile,
         role=args.role,
+        failover=True,
     )
     if not args.foreground:
         _detach()
@@ -124,4 +126,23 @@ def _client(args: argparse.Namespace, path: str) -> int:
             print(json.dumps(answer["status"], indent=2))
         else:
             print(format_status(answer["status"]))
+            print(heartbeat_line(answer["status"].get("heartbeat", {})))
     return 0
+
+
+def heartbeat_line(heartbeat: dict[str, Any]) -> str:
+    """The role/partner line: role, active or passive, each path's last word."""
+    state = "active" if heartbeat.get("active") else "passive"
+    line = f"role {heartbeat.get('role', '?')}, {state}"
+    if not heartbeat.get("enabled"):
+        return line + ", no partner (standalone)"
+    paths = []
+    for path in heartbeat.get("paths", []):
+        age = path["last_age"]
+        heard = (
+            "never heard" if age is None else f"{path['partner_says']} {age:.1f} s ago"
+        )
+        paths.append(f"{path['name']} {path['local']} -> {path['partner']}: {heard}")
+    line += f", partner {heartbeat.get('partner')}; " + "; ".join(paths)
+    down = heartbeat.get("links", {}).get("down", [])
+    return line + (f"; links down: {', '.join(down)}" if down else "")

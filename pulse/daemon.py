@@ -38,6 +38,7 @@ from .lvs import (
 )
 from .nanny import Hysteresis, Monitor, Target, spread
 from .probes import Check
+from .router import NotStarting, Router, has_partner
 from .state import RuntimeState, ServerStatus
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,11 @@ class Options:
     dataplane: str = "userspace"
     control_socket: str | None = None
     pidfile: str | None = None
-    # Heartbeat and failover are part 2: every role runs standalone for now.
-    role: str = "auto"
+    role: str = "auto"  # auto (from the local addresses), primary or backup
+    # The CLI always runs pulse proper (heartbeat, floating addresses, ARP).
+    # Without it the runtime is lvsd alone: active at once, no addresses
+    # touched, as embedded in tests and benchmarks.
+    failover: bool = False
 
 
 class Daemon:
@@ -66,6 +70,9 @@ class Daemon:
         self.dataplane = dataplane or DATAPLANES[options.dataplane]()
         self.monitors: dict[ServerId, Monitor] = {}
         self.control: ControlServer | None = None
+        self.router: Router | None = None
+        self.state.active = not options.failover
+        self._applying = asyncio.Lock()
         self.ready = asyncio.Event()
         self._retry: asyncio.TimerHandle | None = None
         self._sorry: set[str] = set()
@@ -76,7 +83,15 @@ class Daemon:
     async def startup(self) -> None:
         loaded = config_module.load(self.options.config_path)
         self._take(loaded)
-        await self.dataplane.configure(loaded.config)
+        try:
+            await self.dataplane.configure(loaded.config)
+        except (DataplaneError, ValueError) as exc:
+            raise config_module.ConfigError(
+                f"dataplane {self.dataplane.name}: {exc}"
+            ) from exc
+        if self.options.failover:
+            self.router = Router(self, self.options.role)
+            await self.router.start()
         if self.options.control_socket:
             self.control = ControlServer(self, self.options.control_socket)
             await self.control.start()
@@ -95,6 +110,8 @@ class Daemon:
     async def shutdown(self) -> None:
         """Remove what the runtime added; bounded, never leaves a child."""
         self.state.phase = "stopping"
+        if self.router is not None:
+            await self.router.stop()
         if self._retry is not None:
             self._retry.cancel()
         await self._stop_monitors(list(self.monitors))
@@ -119,11 +136,18 @@ class Daemon:
         try:
             await self.startup()
             async with asyncio.TaskGroup() as group:
-                table = group.create_task(self._table_loop())
-                reload = group.create_task(self._reload_loop())
+                tasks = [
+                    group.create_task(self._table_loop()),
+                    group.create_task(self._reload_loop()),
+                ]
+                if self.router is not None:
+                    tasks.append(group.create_task(self.router.run()))
                 await self.state.stop.wait()
-                table.cancel()
-                reload.cancel()
+                for task in tasks:
+                    task.cancel()
+        except NotStarting as exc:
+            self.state.event("%s", exc)
+            self.state.exit_code = exc.code
         finally:
             await self.shutdown()
         return self.state.exit_code
@@ -300,11 +324,20 @@ class Daemon:
             self.state.changed.clear()
             await self.sync_table()
 
+    async def set_active(self, active: bool) -> None:
+        """Hold the service or not: the table is programmed only while active."""
+        self.state.active = active
+        await self.sync_table()
+
     async def sync_table(self) -> None:
         """Bring the dataplane to the desired table; on failure retry later."""
+        async with self._applying:
+            await self._sync_table()
+
+    async def _sync_table(self) -> None:
         slots = self.slots()
         self._log_sorry(slots)
-        desired = desired_table(self.state.config, slots)
+        desired = desired_table(self.state.config, slots) if self.state.active else {}
         try:
             await self.dataplane.apply(desired)
         except DataplaneError as exc:
@@ -320,16 +353,20 @@ class Daemon:
         state.dataplane_failures += 1
         state.dataplane_error = str(exc)
         state.event("%s", exc, level=logging.ERROR)
-        if state.config.hard_shutdown and state.dataplane_failures >= STEP_DOWN_AFTER:
-            state.event(
-                "dataplane failed %d times; hard_shutdown = 1: shutting down lvs",
-                state.dataplane_failures,
-                level=logging.ERROR,
-            )
-            state.exit_code = 3
-            state.stop.set()
-            return
-        if state.dataplane_failures == STEP_DOWN_AFTER:
+        failed = state.dataplane_failures >= STEP_DOWN_AFTER
+        if failed and state.config.hard_shutdown:
+            if self.router is None or not has_partner(state.config):
+                state.event(
+                    "dataplane failed %d times; hard_shutdown = 1: shutting down lvs",
+                    state.dataplane_failures,
+                    level=logging.ERROR,
+                )
+                state.exit_code = 3
+                state.stop.set()
+                return
+            if state.active and not self.router.failover.child_failed:
+                self.router.table_failed()  # the partner takes over
+        elif state.dataplane_failures == STEP_DOWN_AFTER:
             state.event(
                 "dataplane keeps failing: manual action needed!", level=logging.ERROR
             )

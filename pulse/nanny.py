@@ -113,6 +113,7 @@ class Target:
     rsh_command: str = "rsh"
 
 
+_wall = time.time  # bound once: the hot path reads it every check
 SPREAD_STEP = 0.01  # seconds: checks start on a 10 ms grid
 
 
@@ -133,6 +134,8 @@ class Monitor:
     Plain TCP checks without a load monitor run on loop callbacks (the hot
     path: thousands of servers); every other check runs as a task.
     """
+
+    _loop: asyncio.AbstractEventLoop  # set by start()
 
     def __init__(
         self,
@@ -166,7 +169,7 @@ class Monitor:
 
     def start(self, offset: float) -> None:
         """Begin checking after `offset` seconds."""
-        loop = asyncio.get_running_loop()
+        self._loop = loop = asyncio.get_running_loop()
         if self.fast:
             self._due = loop.time() + offset
             self._timer = loop.call_at(self._due, self._tick)
@@ -186,22 +189,25 @@ class Monitor:
 
     def _tick(self) -> None:
         self._timer = None
-        loop = asyncio.get_running_loop()
         target = self.target
         probe = ConnectProbe(
-            loop, target.address, target.port, target.check.timeout, self._fast_done
+            self._loop,
+            target.address,
+            target.port,
+            target.check.timeout,
+            self._fast_done,
         )
-        if not probe.finished:  # a local connect may be decided at once
+        if probe.fd >= 0 or probe.timer is not None:  # not decided at once
             self._probe = probe
 
-    def _fast_done(self, result: Result) -> None:
+    def _fast_done(self, error: str, latency: float) -> None:
         self._probe = None
-        self.observe(result)
-        if self._adjust_due():
+        self._record(not error, latency, error)
+        if self._since_adjust >= ADJUST_PERIOD and self._adjust_due():
             self._slow_start()
-        loop = asyncio.get_running_loop()
-        self._due = self._next_due(loop.time())
-        self._timer = loop.call_at(self._due, self._tick)
+        loop = self._loop
+        self._due = due = self._next_due(loop.time())
+        self._timer = loop.call_at(due, self._tick)
 
     def _next_due(self, now: float) -> float:
         interval = self.target.interval
@@ -228,25 +234,28 @@ class Monitor:
 
     def observe(self, result: Result) -> None:
         """Record one check result and report a state change."""
+        self._record(result.ok, result.latency, result.error)
+
+    def _record(self, ok: bool, latency: float, error: str) -> None:
         status = self.status
         status.checks += 1
-        status.last_check = time.time()
-        status.latency = result.latency
-        status.last_error = result.error
-        if result.ok:
+        status.last_check = _wall()
+        status.latency = latency
+        status.last_error = error
+        self._since_adjust += self.target.interval
+        if ok:
             status.successes += 1
             status.failures = 0
         else:
             status.successes = 0
             status.failures += 1
-        change = self.hysteresis.record(result.ok)
+        change = self.hysteresis.record(ok)
         if change is not None:
             self._since_adjust = 0.0
             self.on_change(self, change)
 
     def _adjust_due(self) -> bool:
-        """About every 20 s while up."""
-        self._since_adjust += self.target.interval
+        """About every 20 s while up (`_record` counts the time)."""
         if not self.hysteresis.up or self._since_adjust < ADJUST_PERIOD:
             return False
         self._since_adjust = 0.0

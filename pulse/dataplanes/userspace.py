@@ -64,6 +64,7 @@ class Pool:
 
     def __init__(self, spec: ServiceSpec) -> None:
         self.backends: dict[Endpoint, Backend] = {}
+        self._weights: dict[Endpoint, int] = {}  # as last set
         self.links: set[Link] = set()
         self.flows: set[UdpFlow] = set()
         self.spec = spec
@@ -87,16 +88,27 @@ class Pool:
             )
 
     def set_dests(self, dests: Mapping[Endpoint, int]) -> None:
-        for endpoint in list(self.backends):
-            if endpoint not in dests:
-                del self.backends[endpoint]
+        """Take the table's real servers; unchanged ones keep their counters.
+
+        Runs on every health change of any real server, so an unchanged pool
+        costs one dict comparison, and a changed one touches only the
+        differences.
+        """
+        old = self._weights
+        if dests == old:
+            return
+        backends = self.backends
+        for endpoint in old.keys() - dests.keys():
+            del backends[endpoint]
         for endpoint, weight in dests.items():
-            backend = self.backends.get(endpoint)
-            if backend is None:
-                self.backends[endpoint] = Backend(*endpoint, weight)
-            else:
-                backend.weight = weight
-        self.scheduler.update(list(self.backends.values()))
+            if old.get(endpoint) != weight:
+                backend = backends.get(endpoint)
+                if backend is None:
+                    backends[endpoint] = Backend(*endpoint, weight)
+                else:
+                    backend.weight = weight
+        self._weights = dict(dests)
+        self.scheduler.update(list(backends.values()))
 
     def pick(self, client: str, target: str) -> Backend | None:
         """The backend for a new connection, persistence first."""

@@ -32,6 +32,7 @@ from lbconfig.forms import (
 )
 from lbconfig.models import (
     AuditEntry,
+    FailoverService,
     GlobalSettings,
     RealServer,
     Redundancy,
@@ -132,6 +133,7 @@ def snapshot(var_dir: Path | None = None) -> dict[str, Any]:
             Redundancy,
             VirtualServer,
             RealServer,
+            FailoverService,
             Revision,
             AuditEntry,
         )
@@ -175,8 +177,10 @@ def last_audit() -> tuple[str, str, str]:
 def world(var_dir, admin_client):
     """A published configuration, so every URL of the app has an object to act on."""
     (web,) = make_nat_config()
+    smtp = FailoverService.objects.create(name="smtp", address="192.168.1.25")
     post(admin_client, "publish", {"note": "first"})
     return {
+        "fs": smtp.pk,
         "vs": web.pk,
         "rs": web.real_servers.first().pk,  # type: ignore[union-attr]
         "rev": Revision.objects.get().pk,
@@ -193,13 +197,21 @@ URLS = [
     ("lbconfig:virtualserver_add", {}),
     ("lbconfig:virtualserver_edit", {"pk": "vs"}),
     ("lbconfig:virtualserver_delete", {"pk": "vs"}),
+    ("lbconfig:virtualserver_delete_confirm", {"pk": "vs"}),
     ("lbconfig:virtualserver_toggle", {"pk": "vs"}),
     ("lbconfig:monitoringscripts_edit", {"pk": "vs"}),
     ("lbconfig:realserver_list", {"vs": "vs"}),
     ("lbconfig:realserver_add", {"vs": "vs"}),
     ("lbconfig:realserver_edit", {"vs": "vs", "pk": "rs"}),
     ("lbconfig:realserver_delete", {"vs": "vs", "pk": "rs"}),
+    ("lbconfig:realserver_delete_confirm", {"vs": "vs", "pk": "rs"}),
     ("lbconfig:realserver_toggle", {"vs": "vs", "pk": "rs"}),
+    ("lbconfig:failover_list", {}),
+    ("lbconfig:failover_add", {}),
+    ("lbconfig:failover_edit", {"pk": "fs"}),
+    ("lbconfig:failover_delete", {"pk": "fs"}),
+    ("lbconfig:failover_delete_confirm", {"pk": "fs"}),
+    ("lbconfig:failover_toggle", {"pk": "fs"}),
     ("lbconfig:preview", {}),
     ("lbconfig:publish", {}),
     ("lbconfig:revision_list", {}),
@@ -215,6 +227,8 @@ POST_ONLY = {
     "lbconfig:virtualserver_toggle",
     "lbconfig:realserver_delete",
     "lbconfig:realserver_toggle",
+    "lbconfig:failover_delete",
+    "lbconfig:failover_toggle",
     "lbconfig:publish",
     "lbconfig:revision_restore",
 }
@@ -475,12 +489,12 @@ def test_virtual_server_list_shows_each_server_with_its_real_server_count(
 
     response = admin_client.get(reverse("lbconfig:virtualserver_list"))
 
-    assert [s.name for s in response.context["servers"]] == [
+    assert [s["name"] for s in response.context["servers"]] == [
         web.name,
         mail.name,
         "marked",
     ]
-    assert [s.count for s in response.context["servers"]] == [3, 3, 0]
+    assert [s["count"] for s in response.context["servers"]] == ["3", "3", "0"]
     assert "fwmark 42" in response.text
 
 

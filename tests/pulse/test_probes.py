@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 import sys
 import time
 
 import pytest
 
-from pulse.probes import Check, probe, program_argv, unescape
+from pulse.probes import Check, ConnectProbe, probe, program_argv, unescape
 
 from . import backends
 from .factories import config, server, virtual
@@ -56,6 +57,37 @@ async def test_tcp_connect_is_up_and_refused_is_down():
         assert (await probe("127.0.0.21", port, check())).ok
     result = await probe("127.0.0.21", port, check())
     assert not result.ok and "refused" in result.error.lower()
+
+
+async def fast_check(host, port, timeout=1.0):
+    """The callback fast path: (error, latency) from one ConnectProbe."""
+    loop = asyncio.get_running_loop()
+    answer = loop.create_future()
+    ConnectProbe(loop, host, port, timeout, lambda *got: answer.set_result(got))
+    return await asyncio.wait_for(answer, timeout + 2)
+
+
+@pytest.mark.asyncio
+async def test_the_connect_fast_path_is_up_refused_and_timed_out():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.21", 0))
+        listener.listen(1)
+        where = listener.getsockname()
+        assert (await fast_check(*where))[0] == ""
+    error, _ = await fast_check(*where)
+    assert "refused" in error.lower()
+    # A listener whose accept queue is full drops the SYN: the connect hangs.
+    with socket.socket() as full, socket.socket() as queued:
+        full.bind(("127.0.0.21", 0))
+        full.listen(0)
+        queued.connect(full.getsockname())
+        fds = len(os.listdir("/proc/self/fd"))
+        started = time.monotonic()
+        host, port = full.getsockname()
+        error, latency = await fast_check(host, port, timeout=0.3)
+        assert error == "timed out after 0.3 s"
+        assert 0.25 < latency < 1.5 and time.monotonic() - started < 1.5
+        assert len(os.listdir("/proc/self/fd")) == fds  # the check's socket closed
 
 
 @pytest.mark.asyncio
