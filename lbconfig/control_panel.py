@@ -66,7 +66,7 @@ def _heartbeat(section: Any) -> dict[str, Any] | None:
     if not isinstance(section, dict):
         return None
     paths = [
-        {**p, "age": ago(p.get("last_age"))}
+        {**p, "heard": _heard(p.get("last_age"))}
         for p in section.get("paths", [])
         if isinstance(p, dict)
     ]
@@ -77,6 +77,10 @@ def _heartbeat(section: Any) -> dict[str, Any] | None:
     ]
     links = section.get("links") or {}
     return {**section, "paths": paths, "failovers": failovers[::-1], "links": links}
+
+
+def _heard(age: float | None) -> str:
+    return "nothing heard yet" if age is None else f"last heard {ago(age)} ago"
 
 
 def _processes(
