@@ -9,6 +9,7 @@ have started and the backends.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import http.server
 import os
 import shutil
@@ -226,12 +227,23 @@ def test_start_without_a_published_lvs_cf_says_publish_first(router):
 def test_a_pulse_that_exits_at_once_is_reported_with_its_log(router):
     router.publish()
     (router.var / "pulse.sock").write_text("not a socket")
+    (router.var / "pulse.log").write_text("an older run's line\n")
 
     with pytest.raises(control.ControlError) as caught:
         control.act("start", "alice")
 
     assert "pulse did not start (exit code 1)" in str(caught.value)
     assert "is not a socket" in str(caught.value)
+    assert "older run" not in str(caught.value)
+
+
+def test_a_second_action_while_one_runs_is_refused(router):
+    router.publish()
+    with open(router.var / "pulse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(control.ControlError, match="is in progress"):
+            control.act("start", "alice")
+    assert control.live_pid() is None
 
 
 def test_start_twice_says_it_is_already_running(running):
