@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from lbconfig import control
+from lbconfig.models import Redundancy
 from tests.e2e.test_build_nat import (
     accept,
     activate_virtual_servers,
@@ -96,6 +97,9 @@ def build_and_publish(page: Page, router: Router) -> None:
         {"send": "GET / HTTP/1.0\\r\\n\\r\\n", "expect": "HTTP"},
     )
     activate_virtual_servers(page, 1)
+    # A standalone router takes over after `deadtime` (18 s by default); the
+    # REDUNDANCY page shows these fields only for a pair, so set them directly.
+    Redundancy.objects.update(keepalive=1, deadtime=2)
     publish(page, "three real servers on loopback")
 
 

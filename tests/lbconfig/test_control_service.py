@@ -36,6 +36,8 @@ LVS_CF = """\
 serial_no = {serial}
 primary = 127.0.0.1
 service = lvs
+keepalive = 1
+deadtime = 2
 network = direct
 virtual web {{
      active = 1
@@ -135,6 +137,13 @@ def wait_for(predicate, timeout=15.0, what="the condition"):
         time.sleep(0.05)
 
 
+def serving() -> bool:
+    """Active (a standalone router takes over after `deadtime`), all servers up."""
+    status = control.status()
+    up = {s["health"] for s in status["servers"]} == {"up"}
+    return up and status["heartbeat"]["active"] and bool(status["services"])
+
+
 def healths() -> dict[str, str]:
     status = control.status()
     return {s["server"]: s["health"] for s in status["servers"]}
@@ -182,7 +191,7 @@ def router(settings):
 def running(router):
     router.publish()
     control.act("start", "alice")
-    wait_for(lambda: set(healths().values()) == {"up"}, what="both servers up")
+    wait_for(serving, what="pulse active with both servers up")
     return router
 
 
@@ -200,7 +209,7 @@ def test_start_runs_pulse_on_the_published_lvs_cf(router):
     assert control.live_pid() == status["pid"]
     entry = AuditEntry.objects.get(action="pulse start")
     assert (entry.user, entry.detail) == ("alice", result)
-    wait_for(lambda: set(healths().values()) == {"up"}, what="both servers up")
+    wait_for(serving, what="pulse active with both servers up")
     assert reaches(router.vip, router.vport)
 
 
