@@ -143,17 +143,30 @@ def _service_row(service: dict[str, Any], healths: dict[str, int]) -> str:
         [f"{healths[h]} {h}" for h in known]
         + [f"{n} {esc(h)}" for h, n in healths.items() if h not in ORDER and n]
     )
-    flags = f" · {esc(service['flags'])}" if service.get("flags") else ""
-    # "TCP 10.0.0.1:80", "UDP …", "FWM 21": ipvsadm's words, as pulse names it.
-    name = esc(service["service"])
+    head = _service_head(
+        service["service"],
+        service["scheduler"],
+        service.get("flags") or "",
+        tuple(service.get("virtuals", ())),
+    )
     return (
-        f'<tr class="table-secondary" data-service="{name}">'
-        f'<th colspan="{len(COLUMNS)}">{name} · scheduler '
-        f"{esc(service['scheduler'])}{flags} · virtual "
-        f"{esc(', '.join(service.get('virtuals', ())))} · "
-        f"{sum(healths.values())} real servers: {summary or 'none'} · "
+        f"{head}{sum(healths.values())} real servers: {summary or 'none'} · "
         f"{count.get('active', 0):d} active, {count.get('inactive', 0):d} inactive, "
         f"{count.get('conns', 0):d} connections</th></tr>"
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _service_head(
+    name: str, scheduler: str, flags: str, virtuals: tuple[str, ...]
+) -> str:
+    # "TCP 10.0.0.1:80", "UDP …", "FWM 21": ipvsadm's words, as pulse names it.
+    name = escape(name)
+    flags = f" · {escape(flags)}" if flags else ""
+    return (
+        f'<tr class="table-secondary" data-service="{name}">'
+        f'<th colspan="{len(COLUMNS)}">{name} · scheduler {escape(scheduler)}{flags}'
+        f" · virtual {escape(', '.join(virtuals))} · "
     )
 
 
@@ -180,27 +193,40 @@ def _dest(dests: list[dict[str, Any]], server: dict[str, Any]) -> dict[str, Any]
 
 
 def _server_row(server: dict[str, Any], dest: dict[str, Any], forward: str) -> str:
-    virtual, name, health = (
-        esc(server["virtual"]),
-        esc(server["server"]),
-        server["health"],
-    )
+    health = server["health"]
     weight, latency = server["weight"], server.get("latency")
+    virtual, name = server["virtual"], server["server"]
     return (
-        f'<tr data-rs="{virtual}/{name}"><td>{name}</td>'
+        _row_head(virtual, name, server["address"], server["port"], forward)
         # :d refuses anything but an integer, so no text can slip in unescaped.
-        f"<td>{esc(server['address'])}:{server['port']:d}</td><td>{forward}</td>"
-        f"<td>{server['configured_weight']:d}</td>"
+        + f"<td>{server['configured_weight']:d}</td>"
         f"<td>{'—' if weight is None else f'{weight:d}'}</td>"
         f"<td>{dest.get('active', 0):d}</td><td>{dest.get('inactive', 0):d}</td>"
-        f'<td>{dest.get("conns", 0):d}</td><td><span class="badge '
-        f'text-bg-{HEALTH_CLASS.get(health, "light")}">{esc(health)}</span></td>'
+        f"<td>{dest.get('conns', 0):d}</td><td>{_badge(health)}</td>"
         f"<td>{ago(server.get('since_change'))}</td>"
         f"<td>{'—' if latency is None else f'{latency * 1000:.1f} ms'}</td>"
         f"<td>{esc(server.get('last_error') or '')}</td>"
         f'<td class="text-nowrap">{_buttons(server.get("admin"), virtual, name)}</td>'
         "</tr>"
     )
+
+
+# The parts of a row that stay the same from poll to poll are kept, escaped.
+
+
+@functools.lru_cache(maxsize=65536)
+def _row_head(virtual: str, name: str, address: str, port: int, forward: str) -> str:
+    virtual, name = escape(virtual), escape(name)
+    return (
+        f'<tr data-rs="{virtual}/{name}"><td>{name}</td>'
+        f"<td>{escape(address)}:{port:d}</td><td>{forward}</td>"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _badge(health: str) -> str:
+    cls = HEALTH_CLASS.get(health, "light")
+    return f'<span class="badge text-bg-{cls}">{escape(health)}</span>'
 
 
 def _button(verb: str, target: str, cls: str) -> str:
@@ -210,8 +236,9 @@ def _button(verb: str, target: str, cls: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def _buttons(admin: str | None, virtual: str, name: str) -> str:
-    target = f"{virtual} {name}"
+    target = f"{escape(virtual)} {escape(name)}"
     if admin not in (None, "ready"):
         return _button("ready", target, "success")
     return _button("drain", target, "warning") + _button("maint", target, "secondary")
