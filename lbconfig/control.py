@@ -16,6 +16,8 @@ is absent, refuses, or is slower than PIRANHA_PULSE_TIMEOUT is `NotAnswering`.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -23,6 +25,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +41,7 @@ VERBS = ("start", "stop", "restart", "reload")
 ADMIN_VERBS = ("drain", "maint", "ready")
 UNIT = "pulse"
 START_WAIT = 10.0  # seconds for a started pulse to answer (it checks lvs.cf first)
-STOP_WAIT = 15.0  # pulse bounds its own graceful shutdown at 10 s
+STOP_WAIT = 12.0  # pulse bounds its graceful shutdown at 10 s; gunicorn waits 30 s
 COMMAND_TIMEOUT = 30.0  # a reload of a large lvs.cf, or systemctl waiting on a unit
 LOG_TAIL = 12  # lines of var/pulse.log shown when pulse exits at once
 POLL = 0.05  # seconds between looks while waiting for pulse
@@ -181,12 +184,15 @@ def _alive(pid: int) -> bool:
     return stat.rpartition(")")[2].split()[0] != "Z"
 
 
-def log_tail(lines: int = LOG_TAIL) -> list[str]:
+def log_tail(lines: int = LOG_TAIL, since: int = 0) -> list[str]:
+    """The last lines of var/pulse.log, from byte `since` on."""
     try:
-        with logfile().open(errors="replace") as log:
-            return [line.rstrip("\n") for line in deque(log, maxlen=lines)]
+        with logfile().open("rb") as log:
+            log.seek(since)
+            kept = deque(log, maxlen=lines)
     except OSError:
         return []
+    return [line.decode(errors="replace").rstrip("\n") for line in kept]
 
 
 # --- actions: each returns a sentence for the admin or raises ControlError ---
@@ -200,7 +206,8 @@ def act(verb: str, user: str) -> str:
         if mode() == "systemd":
             result = _systemctl(verb)
         else:
-            result = EMBEDDED[verb]()
+            with _one_at_a_time():
+                result = EMBEDDED[verb]()
     except NotAnswering as exc:
         record(user, f"pulse {verb}", f"failed: {exc}")
         raise NotAnswering(f"pulse does not answer: {exc}.") from None
@@ -249,6 +256,19 @@ def _systemctl(verb: str) -> str:
 # --- embedded mode ---
 
 
+@contextlib.contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """One START/STOP/RESTART/RELOAD at a time, across the web's worker processes."""
+    with open(Path(settings.PIRANHA_VAR_DIR) / "pulse.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ControlError(
+                "another START, STOP, RESTART or RELOAD is in progress; try again."
+            ) from None
+        yield
+
+
 def start_embedded() -> str:
     try:
         running = status()
@@ -260,8 +280,12 @@ def start_embedded() -> str:
         raise ControlError(f"pulse (pid {pid}) is already there but does not answer.")
     config = Path(settings.PIRANHA_LVS_CF)
     _refuse_errors(config)
+    try:
+        start = logfile().stat().st_size  # show only this run's log lines
+    except FileNotFoundError:
+        start = 0
     process = _spawn(config)
-    return _wait_started(process)
+    return _wait_started(process, start)
 
 
 def _refuse_errors(config: Path) -> None:
@@ -321,12 +345,12 @@ def _spawn(config: Path) -> subprocess.Popen[bytes]:
         log.close()
 
 
-def _wait_started(process: subprocess.Popen[bytes]) -> str:
+def _wait_started(process: subprocess.Popen[bytes], log_start: int) -> str:
     deadline = time.monotonic() + START_WAIT
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
-            tail = " | ".join(log_tail())
+            tail = " | ".join(log_tail(since=log_start))
             raise ControlError(f"pulse did not start (exit code {code}): {tail}")
         try:
             if status(timeout=0.5).get("state") == "running":

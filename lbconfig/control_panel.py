@@ -66,7 +66,7 @@ def _heartbeat(section: Any) -> dict[str, Any] | None:
     if not isinstance(section, dict):
         return None
     paths = [
-        {**p, "age": ago(p.get("last_age"))}
+        {**p, "heard": _heard(p.get("last_age"))}
         for p in section.get("paths", [])
         if isinstance(p, dict)
     ]
@@ -77,6 +77,10 @@ def _heartbeat(section: Any) -> dict[str, Any] | None:
     ]
     links = section.get("links") or {}
     return {**section, "paths": paths, "failovers": failovers[::-1], "links": links}
+
+
+def _heard(age: float | None) -> str:
+    return "nothing heard yet" if age is None else f"last heard {ago(age)} ago"
 
 
 def _processes(
@@ -101,12 +105,14 @@ def _processes(
         {
             "name": "table manager (lvs)",
             "ok": _ok(not dataplane_error),
-            "text": f"{len(status.get('services', []))} services in the table",
+            "text": _count(len(status.get("services", [])), "service")
+            + " in the table",
         },
         {
             "name": "health checks (nanny)",
             "ok": _ok(True),
-            "text": f"{checking} checks running for {len(servers)} real servers",
+            "text": f"{_count(checking, 'check')} running for "
+            + _count(len(servers), "real server"),
         },
         {
             "name": f"dataplane {status.get('dataplane', '')}",
@@ -114,6 +120,10 @@ def _processes(
             "text": dataplane_error or "applied",
         },
     ]
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _ok(good: bool) -> str:

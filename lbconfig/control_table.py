@@ -34,7 +34,7 @@ HEALTH_CLASS = {
     "sorry": "info",
     "unknown": "light",
 }
-ORDER = {health: n for n, health in enumerate(HEALTH_CLASS)}
+ORDER = tuple(HEALTH_CLASS)
 COLUMNS = (
     "Real server",
     "Address",
@@ -53,7 +53,7 @@ COLUMNS = (
 HEAD = "<thead><tr>" + "".join(f"<th>{c}</th>" for c in COLUMNS) + "</tr></thead>"
 OPEN = f'<table class="table table-sm align-middle" id="routing-table">{HEAD}<tbody>'
 
-VIRTUAL, HEALTH = itemgetter("virtual"), itemgetter("health")
+VIRTUAL = itemgetter("virtual")
 
 esc = functools.lru_cache(maxsize=65536)(escape)
 
@@ -91,15 +91,7 @@ def routing_table(status: dict[str, Any], show: str = "auto", match: str = "") -
         if every
         else [s for s in servers if s["health"] != "up" or s["admin"] != "ready"]
     )
-    by_virtual: dict[str, list[dict[str, Any]]] = {}
-    healths: dict[str, dict[str, int]] = {}
-    for server in chosen:
-        by_virtual.setdefault(server["virtual"], []).append(server)
-    for virtual, total in members.items():
-        found = Counter(map(HEALTH, by_virtual.get(virtual, ())))
-        if not every:
-            found["up"] = total - sum(found.values())
-        healths[virtual] = {h: n for h, n in found.items() if n}
+    by_virtual, healths = _group(chosen)
     sorry = set(status.get("sorry", []))
     parts, rows = [OPEN], 0
     totals: dict[str, int] = {}
@@ -109,15 +101,16 @@ def routing_table(status: dict[str, Any], show: str = "auto", match: str = "") -
             continue
         counts: dict[str, int] = {}
         for virtual in virtuals:
-            for health, n in healths.get(virtual, {}).items():
+            found = healths.get(virtual, {})
+            if not every:
+                found = {**found, "up": members[virtual] - sum(found.values())}
+            for health, n in found.items():
                 counts[health] = counts.get(health, 0) + n
                 totals[health] = totals.get(health, 0) + n
-        lines = _server_rows(
-            service, [s for v in virtuals for s in by_virtual.get(v, ())]
-        )
+        shown = [s for v in virtuals for s in by_virtual.get(v, ())]
         parts.append(_service_row(service, counts))
-        parts.extend(lines)
-        rows += len(lines)
+        parts.extend(_server_rows(service, shown))
+        rows += len(shown)
         if sorry.intersection(virtuals):
             parts.extend(_sorry_rows(service, servers))
     parts.append("</tbody></table>")
@@ -125,60 +118,115 @@ def routing_table(status: dict[str, Any], show: str = "auto", match: str = "") -
     return Table(mark_safe("".join(parts)), rows, totals)
 
 
+def _group(
+    chosen: list[dict[str, Any]],
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, dict[str, int]]]:
+    """The chosen real servers by virtual server, and their counts by health."""
+    by_virtual: dict[str, list[dict[str, Any]]] = {}
+    healths: dict[str, dict[str, int]] = {}
+    for server in chosen:
+        virtual, health = server["virtual"], server["health"]
+        if virtual in by_virtual:
+            by_virtual[virtual].append(server)
+            found = healths[virtual]
+            found[health] = found.get(health, 0) + 1
+        else:
+            by_virtual[virtual] = [server]
+            healths[virtual] = {health: 1}
+    return by_virtual, healths
+
+
 def _service_row(service: dict[str, Any], healths: dict[str, int]) -> str:
     count = service.get("counters", {})
-    # "TCP 10.0.0.1:80", "UDP …", "FWM 21": ipvsadm's words, as pulse names it.
-    bits = [service["service"], f"scheduler {service['scheduler']}"]
-    if service.get("flags"):
-        bits.append(service["flags"])
-    bits.append("virtual " + ", ".join(service.get("virtuals", [])))
+    known = [h for h in ORDER if healths.get(h)]
     summary = ", ".join(
-        f"{n} {h}" for h, n in sorted(healths.items(), key=lambda i: ORDER.get(i[0], 9))
+        [f"{healths[h]} {h}" for h in known]
+        + [f"{n} {esc(h)}" for h, n in healths.items() if h not in ORDER and n]
     )
-    bits.append(f"{sum(healths.values())} real servers: {summary or 'none'}")
-    bits.append(
-        f"{count.get('active', 0)} active, {count.get('inactive', 0)} inactive, "
-        f"{count.get('conns', 0)} connections"
+    head = _service_head(
+        service["service"],
+        service["scheduler"],
+        service.get("flags") or "",
+        tuple(service.get("virtuals", ())),
     )
     return (
-        f'<tr class="table-secondary" data-service="{esc(service["service"])}">'
-        f'<th colspan="{len(COLUMNS)}">{escape(" · ".join(bits))}</th></tr>'
+        f"{head}{sum(healths.values())} real servers: {summary or 'none'} · "
+        f"{count.get('active', 0):d} active, {count.get('inactive', 0):d} inactive, "
+        f"{count.get('conns', 0):d} connections</th></tr>"
+    )
+
+
+@functools.lru_cache(maxsize=8192)
+def _service_head(
+    name: str, scheduler: str, flags: str, virtuals: tuple[str, ...]
+) -> str:
+    # "TCP 10.0.0.1:80", "UDP …", "FWM 21": ipvsadm's words, as pulse names it.
+    name = escape(name)
+    flags = f" · {escape(flags)}" if flags else ""
+    return (
+        f'<tr class="table-secondary" data-service="{name}">'
+        f'<th colspan="{len(COLUMNS)}">{name} · scheduler {escape(scheduler)}{flags}'
+        f" · virtual {escape(', '.join(virtuals))} · "
     )
 
 
 def _server_rows(service: dict[str, Any], shown: list[dict[str, Any]]) -> list[str]:
     if not shown:
         return []
-    dests = {(d["address"], d["port"]): d for d in service.get("dests", ())}
+    dests = service.get("dests", ())
     forward = esc(service.get("forward", ""))
+    if len(shown) <= 2:  # the usual case past FULL_ROWS: scanning beats a dict
+        return [_server_row(s, _dest(dests, s), forward) for s in shown]
+    by_endpoint = {(d["address"], d["port"]): d for d in dests}
     return [
-        _server_row(s, dests.get((s["address"], s["port"])) or {}, forward)
+        _server_row(s, by_endpoint.get((s["address"], s["port"])) or {}, forward)
         for s in shown
     ]
 
 
+def _dest(dests: list[dict[str, Any]], server: dict[str, Any]) -> dict[str, Any]:
+    address, port = server["address"], server["port"]
+    for dest in dests:
+        if dest["port"] == port and dest["address"] == address:
+            return dest
+    return {}
+
+
 def _server_row(server: dict[str, Any], dest: dict[str, Any], forward: str) -> str:
-    virtual, name, health = (
-        esc(server["virtual"]),
-        esc(server["server"]),
-        server["health"],
-    )
+    health = server["health"]
     weight, latency = server["weight"], server.get("latency")
+    virtual, name = server["virtual"], server["server"]
     return (
-        f'<tr data-rs="{virtual}/{name}"><td>{name}</td>'
+        _row_head(virtual, name, server["address"], server["port"], forward)
         # :d refuses anything but an integer, so no text can slip in unescaped.
-        f"<td>{esc(server['address'])}:{server['port']:d}</td><td>{forward}</td>"
-        f"<td>{server['configured_weight']:d}</td>"
+        + f"<td>{server['configured_weight']:d}</td>"
         f"<td>{'—' if weight is None else f'{weight:d}'}</td>"
         f"<td>{dest.get('active', 0):d}</td><td>{dest.get('inactive', 0):d}</td>"
-        f'<td>{dest.get("conns", 0):d}</td><td><span class="badge '
-        f'text-bg-{HEALTH_CLASS.get(health, "light")}">{esc(health)}</span></td>'
+        f"<td>{dest.get('conns', 0):d}</td><td>{_badge(health)}</td>"
         f"<td>{ago(server.get('since_change'))}</td>"
         f"<td>{'—' if latency is None else f'{latency * 1000:.1f} ms'}</td>"
         f"<td>{esc(server.get('last_error') or '')}</td>"
         f'<td class="text-nowrap">{_buttons(server.get("admin"), virtual, name)}</td>'
         "</tr>"
     )
+
+
+# The parts of a row that stay the same from poll to poll are kept, escaped.
+
+
+@functools.lru_cache(maxsize=65536)
+def _row_head(virtual: str, name: str, address: str, port: int, forward: str) -> str:
+    virtual, name = escape(virtual), escape(name)
+    return (
+        f'<tr data-rs="{virtual}/{name}"><td>{name}</td>'
+        f"<td>{escape(address)}:{port:d}</td><td>{forward}</td>"
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _badge(health: str) -> str:
+    cls = HEALTH_CLASS.get(health, "light")
+    return f'<span class="badge text-bg-{cls}">{escape(health)}</span>'
 
 
 def _button(verb: str, target: str, cls: str) -> str:
@@ -188,8 +236,9 @@ def _button(verb: str, target: str, cls: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def _buttons(admin: str | None, virtual: str, name: str) -> str:
-    target = f"{virtual} {name}"
+    target = f"{escape(virtual)} {escape(name)}"
     if admin not in (None, "ready"):
         return _button("ready", target, "success")
     return _button("drain", target, "warning") + _button("maint", target, "secondary")

@@ -10,12 +10,17 @@ virtual port. On failure the page is kept (screenshot and HTML) in tmp_path.
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import threading
 import urllib.request
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from lbconfig import control
+from lbconfig.models import Redundancy
 from tests.e2e.test_build_nat import (
     accept,
     activate_virtual_servers,
@@ -92,6 +97,9 @@ def build_and_publish(page: Page, router: Router) -> None:
         {"send": "GET / HTTP/1.0\\r\\n\\r\\n", "expect": "HTTP"},
     )
     activate_virtual_servers(page, 1)
+    # A standalone router takes over after `deadtime` (18 s by default); the
+    # REDUNDANCY page shows these fields only for a pair, so set them directly.
+    Redundancy.objects.update(keepalive=1, deadtime=2)
     publish(page, "three real servers on loopback")
 
 
@@ -127,6 +135,7 @@ def test_an_admin_starts_watches_drains_and_stops_pulse(
             watch_up_and_counting(page)
             watch_a_server_go_down(page, router)
             watch_a_drained_server_get_nothing(page, router)
+            watch_a_silent_pulse(page)
 
         page.get_by_role("button", name="STOP", exact=True).click()
         expect(page.locator(".alert-success")).to_contain_text("pulse stopped")
@@ -155,6 +164,20 @@ def watch_a_server_go_down(page: Page, router: Router) -> None:
     assert page.evaluate("window.sameDocument === true")
 
 
+def watch_a_silent_pulse(page: Page) -> None:
+    """A runtime that stops answering shows as such, not as a stale table."""
+    pid = control.status()["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        expect(page.locator("#daemon-state")).to_have_text(
+            "not answering", timeout=SEEN
+        )
+        expect(page.locator("#routing-table")).to_have_count(0)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    expect(page.locator("#daemon-state")).to_have_text("running", timeout=SEEN)
+
+
 def watch_a_drained_server_get_nothing(page: Page, router: Router) -> None:
     row(page, "b").get_by_role("button", name="DRAIN").click()
     expect(page.locator(".alert-success")).to_contain_text("web/b: drain is set.")
@@ -167,3 +190,47 @@ def watch_a_drained_server_get_nothing(page: Page, router: Router) -> None:
         what="twenty more requests on a",
     )
     assert b.hits["/client"] == before_b
+
+
+HIDE = "Object.defineProperty(document, 'hidden', {value: %s, configurable: true});"
+SHOWN = "document.dispatchEvent(new Event('visibilitychange'))"
+
+
+def browse_until(
+    page: Page, predicate: Callable[[], bool], what: str, timeout: float = 15
+) -> None:
+    """wait_for, letting Playwright deliver the page's events meanwhile."""
+    for _ in range(int(timeout * 10)):
+        if predicate():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_a_hidden_tab_pauses_the_polls_and_a_failed_poll_is_flagged(
+    live_server, transactional_db, django_user_model, page, router, tmp_path
+):
+    django_user_model.objects.create_superuser("piranha", password=PASSWORD)
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/status/" in r.url else None)
+    with kept_on_failure(page, tmp_path / "artifacts"):
+        log_in(page, live_server.url)
+        page.locator("#update-every").fill("1")
+        page.locator("#update-every").dispatch_event("change")
+        browse_until(page, lambda: len(polls) >= 3, "polls every second")
+
+        page.evaluate(HIDE % "true")
+        page.wait_for_timeout(500)  # a poll already on its way may still land
+        hidden_from = len(polls)
+        page.wait_for_timeout(3000)
+        assert len(polls) == hidden_from, "the hidden tab kept polling"
+
+        page.evaluate(HIDE % "false" + SHOWN)
+        browse_until(page, lambda: len(polls) > hidden_from, "a poll on return", 2)
+
+        page.route("**/status/**", lambda route: route.abort())
+        expect(page.locator("#status-stale")).to_contain_text(
+            "did not answer", timeout=SEEN
+        )
+        page.unroute("**/status/**")
+        expect(page.locator("#status-stale")).to_be_hidden(timeout=SEEN)

@@ -120,7 +120,7 @@ def test_the_panel_lists_the_runtime_parts_and_the_heartbeat():
         "health checks (nanny)",
         "dataplane ipvs",
     ]
-    assert context["heartbeat"]["paths"][0]["age"] == "1 s"
+    assert context["heartbeat"]["paths"][0]["heard"] == "last heard 1 s ago"
     assert context["published"]["text"] == "nothing has been published from here"
     assert len(context["events"]) == 25
 

@@ -9,6 +9,7 @@ have started and the backends.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import http.server
 import os
 import shutil
@@ -35,6 +36,8 @@ LVS_CF = """\
 serial_no = {serial}
 primary = 127.0.0.1
 service = lvs
+keepalive = 1
+deadtime = 2
 network = direct
 virtual web {{
      active = 1
@@ -134,6 +137,13 @@ def wait_for(predicate, timeout=15.0, what="the condition"):
         time.sleep(0.05)
 
 
+def serving() -> bool:
+    """Active (a standalone router takes over after `deadtime`), all servers up."""
+    status = control.status()
+    up = {s["health"] for s in status["servers"]} == {"up"}
+    return up and status["heartbeat"]["active"] and bool(status["services"])
+
+
 def healths() -> dict[str, str]:
     status = control.status()
     return {s["server"]: s["health"] for s in status["servers"]}
@@ -181,7 +191,7 @@ def router(settings):
 def running(router):
     router.publish()
     control.act("start", "alice")
-    wait_for(lambda: set(healths().values()) == {"up"}, what="both servers up")
+    wait_for(serving, what="pulse active with both servers up")
     return router
 
 
@@ -199,7 +209,7 @@ def test_start_runs_pulse_on_the_published_lvs_cf(router):
     assert control.live_pid() == status["pid"]
     entry = AuditEntry.objects.get(action="pulse start")
     assert (entry.user, entry.detail) == ("alice", result)
-    wait_for(lambda: set(healths().values()) == {"up"}, what="both servers up")
+    wait_for(serving, what="pulse active with both servers up")
     assert reaches(router.vip, router.vport)
 
 
@@ -226,12 +236,23 @@ def test_start_without_a_published_lvs_cf_says_publish_first(router):
 def test_a_pulse_that_exits_at_once_is_reported_with_its_log(router):
     router.publish()
     (router.var / "pulse.sock").write_text("not a socket")
+    (router.var / "pulse.log").write_text("an older run's line\n")
 
     with pytest.raises(control.ControlError) as caught:
         control.act("start", "alice")
 
     assert "pulse did not start (exit code 1)" in str(caught.value)
     assert "is not a socket" in str(caught.value)
+    assert "older run" not in str(caught.value)
+
+
+def test_a_second_action_while_one_runs_is_refused(router):
+    router.publish()
+    with open(router.var / "pulse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with pytest.raises(control.ControlError, match="is in progress"):
+            control.act("start", "alice")
+    assert control.live_pid() is None
 
 
 def test_start_twice_says_it_is_already_running(running):

@@ -16,6 +16,7 @@ from lbconfig.models import AuditEntry, Revision
 from tests.lbconfig.test_control_service import (
     make_router,
     reaches,
+    serving,
     tear_down,
     wait_for,
 )
@@ -48,10 +49,7 @@ def running(router, admin_client):
     Revision.objects.create(serial_no=1, text=text, sha256=sha, path="lvs.cf")
     # follow: the page shows (and so uses up) the "pulse started" message.
     admin_client.post(reverse("lbconfig:pulse_action", args=["start"]), follow=True)
-    wait_for(
-        lambda: {s["health"] for s in control.status()["servers"]} == {"up"},
-        what="both real servers up",
-    )
+    wait_for(serving, what="pulse active with both real servers up")
     return router
 
 
@@ -273,7 +271,7 @@ def test_metrics_speak_the_prometheus_text_format(admin_client, running):
 
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert "piranha_pulse_up 1\n" in text
-    assert 'piranha_pulse_role{role="standalone"} 1\n' in text
+    assert 'piranha_pulse_role{role="primary"} 1\n' in text
     labels = f'virtual="web",server="a",address="{running.backends[0].address}:'
     assert f"piranha_real_server_health{{{labels}" in text
     assert "# TYPE piranha_real_server_connections_total counter" in text
