@@ -29,6 +29,7 @@ SAYS = {value: name for name, value in MAGIC.items()}
 FOS_MAGIC = frozenset({0xBEEFBABE, 0xDEADBEEF, 0xDEADDADA, 0xDEAFBABE, 0xDEAFDADA})
 PACKET = struct.Struct("=I")  # host byte order, as the original sent it
 LOG_EVERY = 10.0  # seconds between two log lines about the same bad sender
+LOGGED_KEPT = 1024  # bad senders remembered for that; spoofed sources are endless
 
 
 def encode(says: str) -> bytes:
@@ -110,21 +111,23 @@ class Heartbeat:
 
     def __init__(self, paths: list[Path], port: int, heard: Heard) -> None:
         self.paths, self.port, self.heard = paths, port, heard
-        self._endpoints: list[_Endpoint] = []
+        # One socket per local address: a router whose private address is its
+        # public one still sends to the partner's private address, from there.
+        self._endpoints: dict[str, _Endpoint] = {}
         self._logged: dict[tuple[str, str], float] = {}
 
     async def open(self) -> None:
-        """Bind one socket per path to (local address, heartbeat_port)."""
+        """Bind one socket per local address to (address, heartbeat_port)."""
         loop = asyncio.get_running_loop()
         try:
-            for path in self.paths:
+            for local in dict.fromkeys(path.local for path in self.paths):
                 endpoint = _Endpoint(self)
                 endpoint.transport, _ = await loop.create_datagram_endpoint(
                     lambda e=endpoint: e,  # type: ignore[misc]
-                    local_addr=(path.local, self.port),
+                    local_addr=(local, self.port),
                     family=socket.AF_INET,
                 )
-                self._endpoints.append(endpoint)
+                self._endpoints[local] = endpoint
         except OSError as exc:
             self.close()
             raise OSError(
@@ -134,8 +137,9 @@ class Heartbeat:
     def send(self, says: str) -> None:
         """One heartbeat on every path."""
         data = encode(says)
-        for path, endpoint in zip(self.paths, self._endpoints, strict=False):
-            if endpoint.transport is not None:
+        for path in self.paths:
+            endpoint = self._endpoints.get(path.local)
+            if endpoint is not None and endpoint.transport is not None:
                 endpoint.transport.sendto(data, (path.partner, self.port))
 
     def received(self, data: bytes, source: str) -> None:
@@ -156,12 +160,19 @@ class Heartbeat:
         """Log a refused datagram, at most once per LOG_EVERY per sender and kind."""
         now = time.monotonic()
         key = (source, message)
+        if len(self._logged) >= LOGGED_KEPT:
+            # Spoofed sources must not grow a root process's memory without end.
+            self._logged = {
+                k: t for k, t in self._logged.items() if now - t < LOG_EVERY
+            }
+            if len(self._logged) >= LOGGED_KEPT:
+                self._logged.clear()
         if now - self._logged.get(key, -LOG_EVERY) >= LOG_EVERY:
             self._logged[key] = now
             logger.warning("%s", message)
 
     def close(self) -> None:
-        for endpoint in self._endpoints:
+        for endpoint in self._endpoints.values():
             if endpoint.transport is not None:
                 endpoint.transport.close()
         self._endpoints.clear()

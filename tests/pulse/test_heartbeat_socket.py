@@ -207,3 +207,43 @@ async def _listening(address, port):
     writer.close()
     await writer.wait_closed()
     return True
+
+
+@pytest.mark.asyncio
+async def test_a_router_whose_private_address_is_its_public_one_reaches_both():
+    """primary_private = primary, backup_private elsewhere: one socket, two paths."""
+    from pulse.heartbeat import Heartbeat, paths_for
+
+    port = free_udp_port("127.0.0.1", "127.0.0.2", "127.0.0.3")
+    public, private = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in "ab")
+    public.bind(("127.0.0.2", port))
+    private.bind(("127.0.0.3", port))
+    heard = []
+    paths = paths_for(("127.0.0.1", "127.0.0.1"), ("127.0.0.2", "127.0.0.3"))
+    heartbeat = Heartbeat(paths, port, lambda path, says: heard.append(path.name))
+    try:
+        await heartbeat.open()
+        heartbeat.send("running")
+        for peer in (public, private):
+            peer.settimeout(5)
+            data, source = await asyncio.to_thread(peer.recvfrom, 16)
+            assert (struct.unpack("=I", data)[0], source[0]) == (RUNNING, "127.0.0.1")
+            peer.sendto(struct.pack("=I", STOPPED), ("127.0.0.1", port))
+        await until(lambda: sorted(heard) == ["private", "public"])
+    finally:
+        heartbeat.close()
+        public.close()
+        private.close()
+
+
+def test_refused_senders_are_remembered_within_a_bound(caplog):
+    from pulse import heartbeat as module
+
+    heartbeat = module.Heartbeat([], 0, lambda path, says: None)
+    with caplog.at_level(logging.WARNING, logger="pulse.heartbeat"):
+        for n in range(3 * module.LOGGED_KEPT):
+            heartbeat.received(
+                b"\0\0\0\0", f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"
+            )
+    assert len(heartbeat._logged) <= module.LOGGED_KEPT
+    assert len(caplog.records) == 3 * module.LOGGED_KEPT  # each new sender is named
