@@ -231,17 +231,25 @@ class Router:
             for item in old:
                 if item not in self.floating:
                     await self._remove(item)
-            fresh = [item for item in self.floating if item not in old]
-            for item in fresh:
-                await self._add(item)
-            if fresh:
+            # Every address, not only the new ones: deleting the primary address
+            # of a subnet also deletes its secondaries (promote_secondaries = 0),
+            # so a VIP that stays may have gone with one that left.
+            added = [item for item in self.floating if await self._add(item)]
+            for item in added:
+                if item in old:
+                    self.state.event(
+                        "%s went with a removed address; added again", item
+                    )
+            if added:
                 self._announce()
 
-    async def _add(self, item: addresses.Floating) -> None:
+    async def _add(self, item: addresses.Floating) -> bool:
+        """Bring one address up; True when it was not up before."""
         try:
-            await asyncio.to_thread(addresses.add, item)
+            return await asyncio.to_thread(addresses.add, item)
         except addresses.AddressError as exc:
             self.state.event("%s", exc, level=logging.ERROR)
+            return False
 
     async def _remove(self, item: addresses.Floating) -> None:
         try:

@@ -136,3 +136,47 @@ def test_a_standalone_primary_waits_deadtime_then_takes_its_vip(lan, tmp_path):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=15) == 0
     assert addr_info(a, VIP) is None
+
+
+TWO_VIPS_CF = """serial_no = {serial}
+primary = 10.9.0.1
+service = lvs
+network = direct
+virtual one {{
+     active = {first}
+     address = 10.8.0.1 eth0:1
+     vip_nmask = 255.255.255.0
+     port = 8080
+     scheduler = rr
+     timeout = 1
+}}
+virtual two {{
+     active = 1
+     address = 10.8.0.2 eth0:2
+     vip_nmask = 255.255.255.0
+     port = 8080
+     scheduler = rr
+     timeout = 1
+}}
+"""
+
+
+def test_a_reload_that_drops_a_vip_keeps_the_other_vip_of_its_subnet(lan, tmp_path):
+    """Deleting a subnet's first address deletes its secondaries; pulse re-adds."""
+    a = lan[1]["a"][0]
+    config, sock = tmp_path / "lvs.cf", str(tmp_path / "pulse.sock")
+    config.write_text(TWO_VIPS_CF.format(serial=1, first=1))
+    argv = [sys.executable, "-m", "pulse", "run", "--foreground", "--force-active",
+            "--config", str(config), "--control-socket", sock]  # fmt: skip
+    process = a.popen(*argv, cwd=REPO_ROOT, stderr=subprocess.DEVNULL)
+    try:
+        wait(lambda: os.path.exists(sock), 10, "the control socket")
+        wait(lambda: addr_info(a, "10.8.0.2") is not None, 10, "both VIPs up")
+        assert addr_info(a, "10.8.0.1") is not None
+        config.write_text(TWO_VIPS_CF.format(serial=2, first=0))
+        assert request(sock, {"cmd": "reload"})["ok"]
+        assert addr_info(a, "10.8.0.1") is None
+        assert addr_info(a, "10.8.0.2")["label"] == "eth0:2"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
