@@ -175,7 +175,13 @@ def live_pid() -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, ValueError):
         return None
-    return pid if b"pulse" in cmdline and _alive(pid) else None
+    return pid if _is_our_pulse(cmdline) and _alive(pid) else None
+
+
+def _is_our_pulse(cmdline: bytes) -> bool:
+    """`python -m pulse run ... --pidfile OURS`: a reused pid is someone else."""
+    words = cmdline.split(b"\0")
+    return b"\0-m\0pulse\0run\0" in cmdline and os.fsencode(pidfile()) in words
 
 
 def _alive(pid: int) -> bool:

@@ -85,12 +85,20 @@ def _reload(client: Any, command: str) -> str | None:
     # SSH hands a command line to the remote login shell; quoting every word
     # means that shell runs the program with these arguments and expands nothing.
     line = shlex.join(shlex.split(command))
+    deadline = time.monotonic() + RELOAD_TIMEOUT
     try:
+        # The timeout bounds each read; the output is read before the exit
+        # status, which paramiko would otherwise wait for without a bound.
         _, out, err = client.exec_command(line, timeout=RELOAD_TIMEOUT)
+        text = (out.read() + err.read()).decode(errors="replace").strip()
+        while not out.channel.exit_status_ready():
+            if time.monotonic() > deadline:
+                out.channel.close()
+                return f"the reload command did not finish in {RELOAD_TIMEOUT:g} s"
+            time.sleep(0.02)
         status = out.channel.recv_exit_status()
-        text = (err.read() + out.read()).decode(errors="replace").strip()
     except (OSError, paramiko.SSHException, EOFError) as exc:
-        return f"the reload command did not finish: {exc}"
+        return f"the reload command did not finish: {exc or 'timed out'}"
     if status != 0:
         return f"the reload command exited with {status}: {text[-300:]}"
     return None

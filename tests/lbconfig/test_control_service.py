@@ -15,6 +15,8 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -431,3 +433,19 @@ def test_systemd_mode_asks_systemctl_when_the_socket_is_silent(fake_bin, unit, s
 
     assert snap.state == state
     assert f"systemd unit pulse: {unit}" in snap.detail
+
+
+def test_a_pid_file_naming_another_process_is_not_taken_for_pulse(router):
+    """A pid reused after a reboot must never be signalled by STOP."""
+    other = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "pulse", "run"]
+    )
+    try:
+        (router.var / "pulse.pid").write_text(f"{other.pid}\n")
+        assert control.live_pid() is None
+        with contextlib.suppress(control.ControlError):
+            control.act("stop", "alice")
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()

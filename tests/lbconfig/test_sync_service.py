@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from lbconfig import sync
 from lbconfig.models import AuditEntry, Revision, SyncTarget
+from lbconfig.sync import state as sync_state_module
 from tests.lbconfig import test_sync_sshd as fixtures
 from tests.lbconfig.test_sync_sshd import Backup, configure, free_port
 
@@ -95,6 +97,17 @@ def test_a_failing_reload_command_is_reported_after_the_copy(backup):
     SyncTarget.objects.update(reload_command="/bin/false")
     result = sync.sync_to_backup(revision())
     assert "exited with 1" in (result.reload_problem or "")
+    assert (backup.root / "lvs.cf").exists()
+
+
+def test_a_reload_command_that_hangs_is_given_up_after_the_timeout(backup, monkeypatch):
+    monkeypatch.setattr(sync_state_module, "RELOAD_TIMEOUT", 1.0)
+    configure(backup)
+    SyncTarget.objects.update(reload_command="/bin/sleep 600")
+    started = time.monotonic()
+    result = sync.sync_to_backup(revision())
+    assert "did not finish" in (result.reload_problem or "")
+    assert time.monotonic() - started < 60  # not the command's 600 s
     assert (backup.root / "lvs.cf").exists()
 
 
