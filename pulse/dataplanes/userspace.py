@@ -12,7 +12,10 @@ continue, also when a backend is removed.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
+import socket
 import time
 from collections.abc import Mapping
 from typing import Any, cast
@@ -27,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 BACKLOG = 1024
 CONNECT_TIMEOUT = 10.0  # seconds to reach a backend before the client is reset
+PENDING_LIMIT = 64 * 1024  # bytes held from a client while its backend connects
 
 
 class Backend:
@@ -63,6 +67,8 @@ class Pool:
     """One service: its scheduler, persistence and backends."""
 
     def __init__(self, spec: ServiceSpec) -> None:
+        # Bound once: asyncio.get_running_loop() costs a getpid() syscall.
+        self.loop = asyncio.get_running_loop()
         self.backends: dict[Endpoint, Backend] = {}
         self._weights: dict[Endpoint, int] = {}  # as last set
         self.links: set[Link] = set()
@@ -191,13 +197,15 @@ class _Side(asyncio.Protocol):
             self.count(len(data))
 
     def eof_received(self) -> bool:
+        link = self.link
+        if link is not None:
+            link.half_closed()
+            if link.eofs >= 2:  # both sides are done: the close sends the FIN
+                link.close()
+                return True
         peer = self.peer()
-        if self.link is not None:
-            self.link.half_closed()
         if peer is not None and peer.can_write_eof():
             peer.write_eof()
-        if self.link is not None and self.link.eofs >= 2:
-            self.link.close()
         return True
 
     def pause_writing(self) -> None:
@@ -235,20 +243,25 @@ class ServerSide(_Side):
 class ClientSide(_Side):
     """A client's connection to the VIP.
 
-    Until the backend connection is up, what the client sends is held here
-    (uvloop may start reading even when connection_made paused it).
+    Until the backend connection is up, what the client sends is held here;
+    reading pauses only when more than PENDING_LIMIT bytes wait (a paused and
+    resumed transport costs two more poll changes per connection).
     """
 
     def __init__(self, pool: Pool) -> None:
         self.pool = pool
         self.pending: list[bytes] | None = []
+        self.pending_size = 0
         self.pending_eof = False
+        self.paused = False
 
     def data_received(self, data: bytes) -> None:
         if self.pending is not None:
             self.pending.append(data)
-            if self.transport is not None:
+            self.pending_size += len(data)
+            if self.pending_size > PENDING_LIMIT and self.transport is not None:
                 self.transport.pause_reading()
+                self.paused = True
             return
         super().data_received(data)
 
@@ -265,7 +278,12 @@ class ClientSide(_Side):
             super().data_received(data)
         if self.pending_eof:
             super().eof_received()
-        elif self.transport is not None and not self.transport.is_closing():
+        elif (
+            self.paused
+            and self.transport is not None
+            and not self.transport.is_closing()
+        ):
+            self.paused = False
             self.transport.resume_reading()
 
     def peer(self) -> asyncio.Transport | None:
@@ -282,10 +300,15 @@ class ClientSide(_Side):
         if backend is None:
             transport.abort()  # no server: the client sees a reset, as with IPVS
             return
-        self.link = Link(self.pool, backend)
-        self.link.client = transport
-        transport.pause_reading()
-        asyncio.get_running_loop().create_task(self._connect(self.link))
+        self.link = link = Link(self.pool, backend)
+        link.client = transport
+        try:
+            sock, pending = _start_connect(backend)
+        except OSError as exc:
+            logger.debug("backend %s:%s: %s", backend.address, backend.port, exc)
+            link.abort()
+            return
+        self.pool.loop.create_task(self._attach(link, sock, pending))
 
     def _addresses(self, transport: asyncio.Transport) -> tuple[str, str]:
         """(client, target) addresses, looked up only when the pool needs them."""
@@ -297,16 +320,19 @@ class ClientSide(_Side):
             target = transport.get_extra_info("sockname")[0]
         return client, target
 
-    async def _connect(self, link: Link) -> None:
-        loop = asyncio.get_running_loop()
-        backend = link.backend
+    async def _attach(self, link: Link, sock: socket.socket, pending: bool) -> None:
+        """Wait for the backend's connect if it is still going, then stream."""
+        loop = self.pool.loop
         try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                transport, _ = await loop.create_connection(
-                    lambda: ServerSide(link), backend.address, backend.port
-                )
+            if pending:
+                await _connected(loop, sock)
+            transport, _ = await loop.create_connection(
+                lambda: ServerSide(link), sock=sock
+            )
         except (OSError, TimeoutError) as exc:
+            backend = link.backend
             logger.debug("backend %s:%s: %s", backend.address, backend.port, exc)
+            sock.close()
             link.abort()
             return
         link.server = transport
@@ -314,6 +340,44 @@ class ClientSide(_Side):
             transport.close()
         else:
             self.connected()
+
+
+def _start_connect(backend: Backend) -> tuple[socket.socket, bool]:
+    """A non-blocking connect to the backend; (socket, still in progress).
+
+    To a local backend the handshake completes inside connect(), so the
+    common case needs no wait and no timer: only the transport is made.
+    """
+    family = socket.AF_INET6 if ":" in backend.address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK)
+    try:  # (the transport sets TCP_NODELAY)
+        code = sock.connect_ex((backend.address, backend.port))
+        if code not in (0, errno.EINPROGRESS):
+            raise OSError(code, os.strerror(code))
+    except OSError:
+        sock.close()
+        raise
+    return sock, code != 0
+
+
+async def _connected(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    """Wait (bounded) for a connect in progress; raise its error."""
+    done: asyncio.Future[None] = loop.create_future()
+    fd = sock.fileno()
+
+    def writable() -> None:
+        if not done.done():
+            done.set_result(None)
+
+    loop.add_writer(fd, writable)
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT):
+            await done
+    finally:
+        loop.remove_writer(fd)
+    code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise OSError(code, os.strerror(code))
 
 
 class Service:
