@@ -71,8 +71,8 @@ class UdpFlow(asyncio.DatagramProtocol):
 class UdpFront(asyncio.DatagramProtocol):
     """The socket on VIP:port; it also plays the role of a listener."""
 
-    def __init__(self, pool: Pool, idle: float) -> None:
-        self.pool, self.idle = pool, idle
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
         self.transport: asyncio.DatagramTransport | None = None
         self.flows: dict[tuple[str, int], UdpFlow] = {}
         self._sweeper: asyncio.TimerHandle | None = None
@@ -117,8 +117,9 @@ class UdpFront(asyncio.DatagramProtocol):
 
     def _sweep(self) -> None:
         now = time.monotonic()
+        idle = self.pool.timeouts.udp  # read each time: a reload may change it
         for flow in list(self.flows.values()):
-            if now - flow.last > self.idle:
+            if now - flow.last > idle:
                 flow.close()
         self._sweeper = asyncio.get_running_loop().call_later(SWEEP, self._sweep)
 

@@ -18,6 +18,7 @@ import os
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
 import lvscf
@@ -29,8 +30,36 @@ from .udp import UdpFlow, UdpFront
 logger = logging.getLogger(__name__)
 
 BACKLOG = 1024
+SWEEP = 1.0  # seconds between sweeps for idle TCP connections
 CONNECT_TIMEOUT = 10.0  # seconds to reach a backend before the client is reset
 PENDING_LIMIT = 64 * 1024  # bytes held from a client while its backend connects
+
+
+_monotonic = time.monotonic  # bound once: read for every chunk moved
+
+
+@dataclass
+class Timeouts:
+    """Idle timeouts of proxied connections, in seconds: ipvsadm --set's three.
+
+    `tcp` ends an established connection nothing has crossed for that long,
+    `tcpfin` one half-closed (a FIN seen from one side), `udp` a UDP flow.
+    A 0 in lvs.cf leaves the kernel's default, so these are IPVS's defaults
+    (`ipvsadm -L --timeout`: 900 120 300).
+    """
+
+    tcp: float = 900.0
+    tcpfin: float = 120.0
+    udp: float = 300.0
+
+    @classmethod
+    def from_config(cls, config: lvscf.Config) -> Timeouts:
+        default = cls()
+        return cls(
+            float(config.tcp_timeout or default.tcp),
+            float(config.tcpfin_timeout or default.tcpfin),
+            float(config.udp_timeout or default.udp),
+        )
 
 
 class Backend:
@@ -66,9 +95,10 @@ class Backend:
 class Pool:
     """One service: its scheduler, persistence and backends."""
 
-    def __init__(self, spec: ServiceSpec) -> None:
+    def __init__(self, spec: ServiceSpec, timeouts: Timeouts | None = None) -> None:
         # Bound once: asyncio.get_running_loop() costs a getpid() syscall.
         self.loop = asyncio.get_running_loop()
+        self.timeouts = timeouts or Timeouts()  # shared: a reload changes them
         self.backends: dict[Endpoint, Backend] = {}
         self._weights: dict[Endpoint, int] = {}  # as last set
         self.links: set[Link] = set()
@@ -127,6 +157,16 @@ class Pool:
             return pinned
         return self.scheduler.pick(client, target)
 
+    def expire(self, now: float) -> None:
+        """End the connections idle past their timeout (tcpfin once half-closed)."""
+        tcp, tcpfin = self.timeouts.tcp, self.timeouts.tcpfin
+        for link in [
+            link
+            for link in self.links
+            if now - link.last > (tcpfin if link.eofs else tcp)
+        ]:
+            link.abort()
+
     def counters(self) -> dict[str, Any]:
         dests = {f"{a}:{p}": b.as_dict() for (a, p), b in self.backends.items()}
         totals = {
@@ -139,7 +179,7 @@ class Pool:
 class Link:
     """One proxied TCP connection: the client side and the backend side."""
 
-    __slots__ = ("pool", "backend", "client", "server", "eofs", "closed")
+    __slots__ = ("pool", "backend", "client", "server", "eofs", "closed", "last")
 
     def __init__(self, pool: Pool, backend: Backend) -> None:
         self.pool, self.backend = pool, backend
@@ -147,12 +187,14 @@ class Link:
         self.server: asyncio.Transport | None = None
         self.eofs = 0
         self.closed = False
+        self.last = _monotonic()  # the last byte or FIN either way
         backend.active += 1
         backend.conns += 1
         pool.links.add(self)
 
     def half_closed(self) -> None:
         # IPVS counts a connection past its FIN as inactive.
+        self.last = _monotonic()
         self.eofs += 1
         if self.eofs == 1:
             self.backend.active -= 1
@@ -236,8 +278,10 @@ class ServerSide(_Side):
         return self.link.client if self.link else None
 
     def count(self, size: int) -> None:
-        if self.link is not None:
-            self.link.backend.bytes_out += size
+        link = self.link
+        if link is not None:
+            link.backend.bytes_out += size
+            link.last = _monotonic()
 
 
 class ClientSide(_Side):
@@ -290,8 +334,10 @@ class ClientSide(_Side):
         return self.link.server if self.link else None
 
     def count(self, size: int) -> None:
-        if self.link is not None:
-            self.link.backend.bytes_in += size
+        link = self.link
+        if link is not None:
+            link.backend.bytes_in += size
+            link.last = _monotonic()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports implement asyncio.Transport without subclassing it.
@@ -398,14 +444,27 @@ class UserspaceDataplane:
 
     def __init__(self) -> None:
         self._services: dict[ServiceKey, Service] = {}
-        self._udp_timeout = 300.0
+        self.timeouts = Timeouts()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def configure(self, config: lvscf.Config) -> None:
-        # ipvsadm --set's UDP timeout is the idle time of a proxied UDP flow.
-        self._udp_timeout = float(config.udp_timeout or 300)
+        """ipvsadm --set's timeouts become the proxied connections' idle times."""
+        fresh = Timeouts.from_config(config)
+        # One object shared by every pool and UDP front: changed in place.
+        self.timeouts.tcp, self.timeouts.tcpfin = fresh.tcp, fresh.tcpfin
+        self.timeouts.udp = fresh.udp
+
+    def _sweep(self) -> None:
+        now = _monotonic()
+        for service in self._services.values():
+            service.pool.expire(now)
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.call_later(SWEEP, self._sweep)
 
     async def apply(self, table: Table) -> None:
         """Open every new socket first; only then switch, in one step."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(SWEEP, self._sweep)
         pools, opened = await self._open_listeners(table)
         for key in list(self._services):
             if key not in table:
@@ -423,7 +482,11 @@ class UserspaceDataplane:
         try:
             for key, entry in table.items():
                 have = self._services.get(key)
-                pool = have.pool if have else pools.setdefault(key, Pool(entry.spec))
+                pool = (
+                    have.pool
+                    if have
+                    else pools.setdefault(key, Pool(entry.spec, self.timeouts))
+                )
                 for where in entry.spec.listen:
                     if have is None or where not in have.listeners:
                         opened[where] = await self._listen(where, pool)
@@ -437,7 +500,7 @@ class UserspaceDataplane:
         protocol, address, port = where
         loop = asyncio.get_running_loop()
         if protocol == "udp":
-            front = UdpFront(pool, self._udp_timeout)
+            front = UdpFront(pool)
             await loop.create_datagram_endpoint(
                 lambda: front, local_addr=(address, port)
             )
@@ -481,6 +544,9 @@ class UserspaceDataplane:
 
     async def close(self) -> None:
         """Stop listening and end the proxied connections."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         services = list(self._services.values())
         self._services.clear()
         servers = [
