@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -71,8 +73,24 @@ class IpvsDataplane:
 
     async def apply(self, table: Table) -> None:
         for op in diff(self._table, table):
-            await self._run(command(op))
-            apply_op(self._table, op)
+            await self._finish(op)
+
+    async def _finish(self, op: Op) -> None:
+        """Run one command to its end, even when the caller is cancelled.
+
+        A shutdown cancels the table update in flight; the command it was
+        running may already have changed the kernel's table, so it is waited
+        for and recorded, and `close()` then removes what it added.
+        """
+        running = asyncio.get_running_loop().create_task(self._run(command(op)))
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError:
+            with contextlib.suppress(DataplaneError):
+                await running
+                apply_op(self._table, op)
+            raise
+        apply_op(self._table, op)
 
     def current(self) -> Table:
         return dict(self._table)
