@@ -137,6 +137,7 @@ class IpvsDataplane:
         self._counters: dict[ServiceKey, dict[str, Any]] = {}
         self._read_at = -COUNTERS_AGE
         self._reading: asyncio.Task[None] | None = None
+        self._version = 0  # bumped on each change of the table or the counters
 
     async def configure(self, config: lvscf.Config) -> None:
         """lvsd ran `--set` at start, and on reload when the timeouts changed."""
@@ -149,6 +150,7 @@ class IpvsDataplane:
     async def apply(self, table: Table) -> None:
         for op in diff(self._table, table):
             await self._finish(op)
+            self._version += 1
 
     async def _finish(self, op: Op) -> None:
         """Run one command to its end, even when the caller is cancelled.
@@ -185,6 +187,15 @@ class IpvsDataplane:
             key: self._counters[key] for key in self._table if key in self._counters
         }
 
+    def versions(self) -> dict[ServiceKey, int]:
+        """Per service, a number that changes whenever its status may have."""
+        self.counters()  # a status poll reads the kernel's counters again
+        return dict.fromkeys(self._table, self._version)
+
+    def service(self, key: ServiceKey) -> tuple[Entry, dict[str, Any]]:
+        """One service's entry and counters (what current/counters hold for it)."""
+        return self._table[key], self._counters.get(key, {})
+
     async def read_counters(self) -> None:
         """`ipvsadm -L -n --exact` and `--stats`, parsed into the counters."""
         self._read_at = asyncio.get_running_loop().time()
@@ -195,6 +206,7 @@ class IpvsDataplane:
             logger.warning("cannot read the counters: %s", exc)
             return
         self._counters = parse_counters(table, stats)
+        self._version += 1
 
     async def close(self) -> None:
         if self._reading is not None:

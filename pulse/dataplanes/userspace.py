@@ -99,6 +99,9 @@ class Pool:
         # Bound once: asyncio.get_running_loop() costs a getpid() syscall.
         self.loop = asyncio.get_running_loop()
         self.timeouts = timeouts or Timeouts()  # shared: a reload changes them
+        # Bumped on every change the status shows (dests, counters), so a
+        # status poll re-serializes only the services that changed.
+        self.version = 0
         self.backends: dict[Endpoint, Backend] = {}
         self._weights: dict[Endpoint, int] = {}  # as last set
         self.links: set[Link] = set()
@@ -111,6 +114,7 @@ class Pool:
     def configure(self, spec: ServiceSpec) -> None:
         """Take new settings; a new scheduler or persistence starts afresh."""
         old, self.spec = self.spec, spec
+        self.version += 1
         if spec.scheduler != old.scheduler:
             self.scheduler = make_scheduler(spec.scheduler)
             self.scheduler.update(list(self.backends.values()))
@@ -144,6 +148,7 @@ class Pool:
                 else:
                     backend.weight = weight
         self._weights = dict(dests)
+        self.version += 1
         self.scheduler.update(list(backends.values()))
 
     def pick(self, client: str, target: str) -> Backend | None:
@@ -191,10 +196,12 @@ class Link:
         backend.active += 1
         backend.conns += 1
         pool.links.add(self)
+        pool.version += 1
 
     def half_closed(self) -> None:
         # IPVS counts a connection past its FIN as inactive.
         self.last = _monotonic()
+        self.pool.version += 1
         self.eofs += 1
         if self.eofs == 1:
             self.backend.active -= 1
@@ -204,6 +211,7 @@ class Link:
         if self.closed:
             return
         self.closed = True
+        self.pool.version += 1
         if self.eofs:
             self.backend.inactive -= 1
         else:
@@ -281,6 +289,7 @@ class ServerSide(_Side):
         link = self.link
         if link is not None:
             link.backend.bytes_out += size
+            link.pool.version += 1
             link.last = _monotonic()
 
 
@@ -337,6 +346,7 @@ class ClientSide(_Side):
         link = self.link
         if link is not None:
             link.backend.bytes_in += size
+            link.pool.version += 1
             link.last = _monotonic()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -541,6 +551,16 @@ class UserspaceDataplane:
 
     def counters(self) -> dict[ServiceKey, dict[str, Any]]:
         return {key: s.pool.counters() for key, s in self._services.items()}
+
+    def versions(self) -> dict[ServiceKey, int]:
+        """Per service, a number that changes whenever its status does."""
+        return {key: s.pool.version for key, s in self._services.items()}
+
+    def service(self, key: ServiceKey) -> tuple[Entry, dict[str, Any]]:
+        """One service's entry and counters (what current/counters hold for it)."""
+        pool = self._services[key].pool
+        weights = {e: b.weight for e, b in pool.backends.items()}
+        return Entry(pool.spec, weights), pool.counters()
 
     async def close(self) -> None:
         """Stop listening and end the proxied connections."""
