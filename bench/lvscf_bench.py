@@ -8,18 +8,31 @@ and the growth from 1× to 10× the size. Parse is also timed on the canonical t
 parse ≤ 150 ms, validate ≤ 100 ms, render ≤ 50 ms, 10× the servers ≤ 11× the time.
 
     python bench/lvscf_bench.py [--virtuals 1000] [--servers 16] [--runs 7]
+
+`--against REV` compares this tree's lvscf with the one at git revision REV on the
+same file instead, in one process, alternating the two run by run, so that a busy
+machine slows both alike; it prints both medians and the median of the per-run
+ratios (wall clock and CPU time), and exits 1 when the CPU ratio passes 1.05 (on
+a busy machine the wall-clock ratio also measures who else got the cores):
+
+    python bench/lvscf_bench.py --against main --runs 31
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import os
 import re
 import statistics
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
+from types import ModuleType
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -107,13 +120,93 @@ def measure(virtuals: int, servers: int, runs: int) -> dict[str, float]:
     }
 
 
+def load_revision(rev: str, into: str) -> ModuleType:
+    """Import the lvscf package of git revision `rev` as `lvscf_at_rev`."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    archive = os.path.join(into, "lvscf.tar")
+    subprocess.run(
+        ["git", "-C", root, "archive", "-o", archive, rev, "lvscf"], check=True
+    )
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    package = os.path.join(into, "lvscf")
+    spec = importlib.util.spec_from_file_location(
+        "lvscf_at_rev",
+        os.path.join(package, "__init__.py"),
+        submodule_search_locations=[package],
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["lvscf_at_rev"] = module  # its relative imports look it up here
+    spec.loader.exec_module(module)
+    return module
+
+
+def paired(
+    old: Callable[[], object], new: Callable[[], object], runs: int
+) -> dict[str, float]:
+    """Time `old` and `new` alternately (who goes first alternates too)."""
+    wall: dict[str, list[float]] = {"old": [], "new": []}
+    cpu: dict[str, list[float]] = {"old": [], "new": []}
+    for run in range(runs):
+        order = [("old", old), ("new", new)]
+        for name, func in order if run % 2 else order[::-1]:
+            gc.collect()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            func()
+            cpu[name].append((time.process_time() - start_cpu) * 1000)
+            wall[name].append((time.perf_counter() - start) * 1000)
+    return {
+        "old": statistics.median(wall["old"]),
+        "new": statistics.median(wall["new"]),
+        "ratio": _median_ratio(wall["old"], wall["new"]),
+        "cpu ratio": _median_ratio(cpu["old"], cpu["new"]),
+    }
+
+
+def _median_ratio(old: list[float], new: list[float]) -> float:
+    return statistics.median(n / o for o, n in zip(old, new, strict=True))
+
+
+def compare(rev: str, virtuals: int, servers: int, runs: int) -> int:
+    """Print this tree against `rev` for parse, validate and render; 1 if slower."""
+    canonical = render(generate(virtuals, servers))
+    text = re.sub(r"\n {9}port = 8080(?=\n)", "", canonical)
+    with tempfile.TemporaryDirectory() as into:
+        old = load_revision(rev, into)
+        config, old_config = parse(text), old.parse(text)
+        steps = {
+            "parse": paired(lambda: old.parse(text), lambda: parse(text), runs),
+            "validate": paired(
+                lambda: old.validate(old_config), lambda: validate(config), runs
+            ),
+            "render": paired(
+                lambda: old.render(old_config), lambda: render(config), runs
+            ),
+        }
+    print(f"this tree against {rev}, {text.count(chr(10)):,} lines, {runs} pairs:")
+    ok = True
+    for step, got in steps.items():
+        slower = got["cpu ratio"] > 1.05
+        ok &= not slower
+        print(
+            f"  {step:<9} {rev} {got['old']:7.1f} ms, this tree {got['new']:7.1f} ms; "
+            f"ratio {got['ratio']:.3f} (CPU {got['cpu ratio']:.3f})"
+            + (" SLOWER" if slower else "")
+        )
+    return 0 if ok else 1
+
+
 def main() -> int:
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("--virtuals", type=int, default=1000)
     args.add_argument("--servers", type=int, default=16)
     args.add_argument("--runs", type=int, default=15)
     args.add_argument("--no-growth", action="store_true", help="skip the 10× run")
+    args.add_argument("--against", metavar="REV", help="compare with git revision")
     opts = args.parse_args()
+    if opts.against:
+        return compare(opts.against, opts.virtuals, opts.servers, opts.runs)
     base = measure(opts.virtuals, opts.servers, opts.runs)
     print(
         f"{opts.virtuals} virtual × {opts.servers} real servers: "

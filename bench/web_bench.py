@@ -4,13 +4,19 @@ Builds 1,000 virtual servers × 16 real servers in a fresh database (bulk_create
 in a temporary state directory, never ./var/), then times, server side through
 django.test.Client (median of N runs):
 
-- the VIRTUAL SERVERS list page (target ≤ 150 ms),
+- the VIRTUAL SERVERS list page as an admin first sees it, 100 rows a page
+  (target ≤ 150 ms), and with all 1,000 rows on one page (`?size=1000`,
+  target ≤ 150 ms too),
+- the same list filtered by a VIP prefix (target ≤ 150 ms),
 - one virtual server's REAL SERVER page (target ≤ 150 ms),
 - publish of the whole configuration (target ≤ 1 s).
 
     python bench/web_bench.py [--virtuals 1000] [--servers 16] [--runs 7]
 
-Exits 1 when a figure misses its target.
+Exits 1 when a figure misses its target. Each figure is wall time (what the
+target is about) and, beside it, the process CPU time of the same runs: on a
+shared, busy machine the wall time also counts waiting for a core, the CPU time
+does not, so it shows what a quiet router would see.
 """
 
 from __future__ import annotations
@@ -25,13 +31,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.lvscf_bench import median_ms  # noqa: E402
+import gc  # noqa: E402
+import statistics  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 TARGETS_MS = {
     "virtual server list": 150.0,
+    "... all on one page": 150.0,
+    "... filtered": 150.0,
     "real server page": 150.0,
     "publish": 1000.0,
 }
+
+
+def timed(func: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Medians of (wall ms, process CPU ms) over `runs` calls."""
+    wall, cpu = [], []
+    for _ in range(runs):
+        gc.collect()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        func()
+        cpu.append((time.process_time() - start_cpu) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def set_up_django(var_dir: Path) -> None:
@@ -107,7 +129,7 @@ def build(virtuals: int, servers: int) -> int:
     return rows[len(rows) // 2].pk
 
 
-def measure(virtuals: int, servers: int, runs: int) -> dict[str, float]:
+def measure(virtuals: int, servers: int, runs: int) -> dict[str, tuple[float, float]]:
     from django.contrib.auth import get_user_model
     from django.test import Client
     from django.urls import reverse
@@ -127,12 +149,22 @@ def measure(virtuals: int, servers: int, runs: int) -> dict[str, float]:
         assert response.status_code == 200, response.status_code
         assert response.content.count(b"<tr>") >= rows
 
-    get(list_url, virtuals)  # warm the template and URL caches
+    page_rows = min(virtuals, 100)
+    all_url = f"{list_url}?size=1000"
+    # VIPs are 10.A.B.1 with A = v // 250: "10.1." matches up to 250 of them.
+    filtered_url = f"{list_url}?q=10.1.&size=1000"
+    filtered_rows = len([v for v in range(virtuals) if v // 250 == 1])
+    get(list_url, page_rows)  # warm the template and URL caches
     get(real_url, servers)
     figures = {
-        "virtual server list": median_ms(lambda: get(list_url, virtuals), runs),
-        "real server page": median_ms(lambda: get(real_url, servers), runs),
-        "publish": median_ms(lambda: publishing.publish("bench"), runs),
+        "... all on one page": timed(lambda: get(all_url, virtuals), runs),
+        "... filtered": timed(lambda: get(filtered_url, filtered_rows), runs),
+        # Last: the list remembers the page size of the previous request.
+        "virtual server list": timed(
+            lambda: get(f"{list_url}?size=100", page_rows), runs
+        ),
+        "real server page": timed(lambda: get(real_url, servers), runs),
+        "publish": timed(lambda: publishing.publish("bench"), runs),
     }
     size = publishing.target().stat().st_size
     print(
@@ -153,10 +185,12 @@ def main() -> int:
         figures = measure(opts.virtuals, opts.servers, opts.runs)
     ok = True
     for step, target in TARGETS_MS.items():
-        verdict = "ok" if figures[step] <= target else "OVER TARGET"
-        ok &= figures[step] <= target
+        wall, cpu = figures[step]
+        verdict = "ok" if wall <= target else "OVER TARGET"
+        ok &= wall <= target
         print(
-            f"  {step:<20} {figures[step]:8.1f} ms (target ≤ {target:.0f} ms) {verdict}"
+            f"  {step:<20} {wall:8.1f} ms (cpu {cpu:7.1f} ms; "
+            f"target ≤ {target:.0f} ms) {verdict}"
         )
     return 0 if ok else 1
 

@@ -6,6 +6,7 @@ The checks catch a misconfigured host before a user does: they show up in
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ class LbconfigConfig(AppConfig):
     def ready(self) -> None:
         checks.register(check_var_dir, checks.Tags.files)
         checks.register(check_lvs_cf_dir, checks.Tags.files)
+        checks.register(check_pulse, checks.Tags.files)
 
 
 def why_not_writable(directory: Path) -> str | None:
@@ -65,3 +67,60 @@ def check_lvs_cf_dir(**kwargs: Any) -> list[checks.CheckMessage]:
             id="lbconfig.E002",
         )
     ]
+
+
+SUN_PATH_MAX = 107  # bytes of a Unix socket path (sun_path holds 108 with the NUL)
+
+
+def check_pulse(**kwargs: Any) -> list[checks.CheckMessage]:
+    """The pulse mode is known, and the control socket path can work."""
+    from lbconfig import control
+
+    mode = control.mode()
+    if mode not in control.MODES:
+        return [
+            checks.Error(
+                f"PIRANHA_PULSE_MODE={mode!r} is not one of "
+                f"{', '.join(control.MODES)}.",
+                hint="embedded: the web runs pulse itself (make run); systemd: a "
+                "router, see docs/router-install.md.",
+                id="lbconfig.E003",
+            )
+        ]
+    path = control.socket_path()
+    if len(str(path).encode()) > SUN_PATH_MAX:
+        return [
+            checks.Error(
+                f"The pulse control socket path {path} is longer than "
+                f"{SUN_PATH_MAX} bytes, the limit of a Unix socket address.",
+                hint="Set PIRANHA_PULSE_SOCKET to a shorter path.",
+                id="lbconfig.E004",
+            )
+        ]
+    return _check_pulse_mode(mode, path)
+
+
+def _check_pulse_mode(mode: str, path: Path) -> list[checks.CheckMessage]:
+    if mode == "embedded":
+        reason = why_not_writable(path.parent)
+        if reason is None:
+            return []
+        return [
+            checks.Error(
+                f"pulse cannot create its control socket in {path.parent}: {reason}.",
+                hint="In the embedded mode the web starts pulse as its own user; "
+                "make the directory writable or set PIRANHA_PULSE_SOCKET.",
+                id="lbconfig.E005",
+            )
+        ]
+    if shutil.which("sudo") is None:
+        return [
+            checks.Warning(
+                "PIRANHA_PULSE_MODE=systemd, but sudo is not installed: START, "
+                "STOP, RESTART and RELOAD will fail.",
+                hint="Install sudo and packaging/sudoers.d/piranha-web "
+                "(docs/router-install.md).",
+                id="lbconfig.W006",
+            )
+        ]
+    return []

@@ -10,6 +10,7 @@ from django import forms
 
 from lbconfig.models import (
     NETWORK_CHOICES,
+    FailoverService,
     GlobalSettings,
     RealServer,
     Redundancy,
@@ -41,6 +42,10 @@ class VersionedForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["seen_version"].initial = self.instance.version
+        notes = self.fields.get("notes")
+        if isinstance(notes, forms.CharField):
+            # Notes are the `#` lines of an imported file: "# text" keeps its blank.
+            notes.strip = False
         self.helper = FormHelper()
         self.helper.add_input(Submit("accept", "ACCEPT"))
 
@@ -159,6 +164,7 @@ class GlobalSettingsForm(ExtraFieldsMixin, VersionedForm):
             "ipvsadm",
             "rsh_command",
             "debug_level",
+            "service",
             "notes",
         ]
         widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
@@ -180,11 +186,18 @@ class GlobalSettingsForm(ExtraFieldsMixin, VersionedForm):
                 "ipvsadm",
                 "rsh_command",
                 "debug_level",
+                "service",
                 "notes",
             ),
             Fieldset("Legacy and FOS keys", *self.extra_fields),
         )
         self.load_extra({"heartbeat": True})
+        # Older clients and scripts post the page without it: keep what it was.
+        self.fields["service"].required = False
+
+    def clean_service(self) -> str:
+        service: str = self.cleaned_data.get("service") or self.instance.service
+        return service
 
     def save(self, commit: bool = True) -> Any:
         self.store_extra()
@@ -315,6 +328,42 @@ class RealServerForm(VersionedForm):
                 f"This virtual server already has a real server called {name}."
             )
         return name
+
+
+class FailoverForm(VersionedForm):
+    """A failover block (FAILOVER panel); the manual's fields, in its order."""
+
+    vip_nmask = forms.ChoiceField(
+        label="Virtual IP Network Mask", choices=MASKS, required=False
+    )
+
+    class Meta:
+        model = FailoverService
+        fields = [
+            "name",
+            "address",
+            "vip_nmask",
+            "port",
+            "device",
+            "timeout",
+            "start_cmd",
+            "stop_cmd",
+            "send_program",
+            "send",
+            "expect",
+            "use_regex",
+            "notes",
+        ]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper.layout = Layout(
+            "seen_version",
+            *self.Meta.fields[:6],
+            Fieldset("Generic service scripts", *self.Meta.fields[6:12]),
+            "notes",
+        )
 
 
 class PublishForm(forms.Form):

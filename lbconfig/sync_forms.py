@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import Any
 
 from django import forms
 
@@ -25,6 +26,9 @@ class SyncSettingsForm(VersionedForm):
             "remote_path",
             "reload_command",
             "copy_sysctl",
+            "copy_fwmark_rules",
+            "fwmark_rules_path",
+            "fwmark_rules_remote_path",
         ]
 
     def clean_host(self) -> str:
@@ -35,14 +39,42 @@ class SyncSettingsForm(VersionedForm):
         return host.strip("[]")
 
     def clean_remote_path(self) -> str:
-        path: str = self.cleaned_data["remote_path"]
-        if not path.startswith("/") or _CONTROL.search(path):
-            raise forms.ValidationError(
-                "An absolute path such as /etc/sysconfig/ha/lvs.cf."
+        return _file_path(self.cleaned_data["remote_path"], "/etc/sysconfig/ha/lvs.cf")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Left blank (or posted by an older page), they keep their value.
+        for name in ("fwmark_rules_path", "fwmark_rules_remote_path"):
+            self.fields[name].required = False
+
+    def clean_fwmark_rules_path(self) -> str:
+        path = self.cleaned_data["fwmark_rules_path"]
+        return _file_path(path or self.instance.fwmark_rules_path, RULES)
+
+    def clean_fwmark_rules_remote_path(self) -> str:
+        path = self.cleaned_data["fwmark_rules_remote_path"]
+        return _file_path(path or self.instance.fwmark_rules_remote_path, RULES)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        rules = data.get("fwmark_rules_remote_path")
+        if rules and rules == data.get("remote_path"):
+            self.add_error(
+                "fwmark_rules_remote_path", "This is where lvs.cf goes on the backup."
             )
-        if path.endswith("/") or posixpath.normpath(path) != path:
-            raise forms.ValidationError("The path of the file itself, without . or ..")
-        return path
+        return data
+
+
+RULES = "/etc/sysconfig/iptables"
+
+
+def _file_path(path: str, example: str) -> str:
+    """An absolute, normalised path of a file: it reaches SFTP or open() as is."""
+    if not path.startswith("/") or _CONTROL.search(path):
+        raise forms.ValidationError(f"An absolute path such as {example}.")
+    if path.endswith("/") or posixpath.normpath(path) != path:
+        raise forms.ValidationError("The path of the file itself, without . or ..")
+    return path
 
 
 class HostKeyForm(forms.Form):

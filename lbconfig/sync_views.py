@@ -21,7 +21,7 @@ from lbconfig import publish as publishing
 from lbconfig import sync
 from lbconfig.audit import record
 from lbconfig.forms import StaleEdit
-from lbconfig.models import Revision, SyncTarget
+from lbconfig.models import Revision, SyncTarget, VirtualServer
 from lbconfig.sync_forms import HostKeyForm, SyncSettingsForm
 
 
@@ -51,6 +51,10 @@ def sync_settings(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Saved the backup sync settings.")
             return redirect("lbconfig:sync_settings")
     context = {"form": form, "target": target, "address": sync.address(target)}
+    if not target.copy_fwmark_rules:
+        # The marks live in iptables, not lvs.cf: without them the backup
+        # takes over these virtual servers but never sees their packets.
+        context["marked"] = VirtualServer.objects.filter(fwmark__gt=0).count()
     return render(
         request, "lbconfig/sync_settings.html", {"nav": "redundancy", **context}
     )

@@ -26,6 +26,11 @@ urlpatterns = [
         name="virtualserver_delete",
     ),
     path(
+        "virtual-servers/<int:pk>/delete/confirm/",
+        views.virtualserver_delete_confirm,
+        name="virtualserver_delete_confirm",
+    ),
+    path(
         "virtual-servers/<int:pk>/toggle/",
         views.virtualserver_toggle,
         name="virtualserver_toggle",
@@ -56,10 +61,25 @@ urlpatterns = [
         name="realserver_delete",
     ),
     path(
+        "virtual-servers/<int:vs>/real-servers/<int:pk>/delete/confirm/",
+        views.realserver_delete_confirm,
+        name="realserver_delete_confirm",
+    ),
+    path(
         "virtual-servers/<int:vs>/real-servers/<int:pk>/toggle/",
         views.realserver_toggle,
         name="realserver_toggle",
     ),
+    path("failover/", views.failover_list, name="failover_list"),
+    path("failover/add/", views.failover_edit, name="failover_add"),
+    path("failover/<int:pk>/edit/", views.failover_edit, name="failover_edit"),
+    path("failover/<int:pk>/delete/", views.failover_delete, name="failover_delete"),
+    path(
+        "failover/<int:pk>/delete/confirm/",
+        views.failover_delete_confirm,
+        name="failover_delete_confirm",
+    ),
+    path("failover/<int:pk>/toggle/", views.failover_toggle, name="failover_toggle"),
     path("publish/", views.preview, name="preview"),
     path("publish/write/", views.publish, name="publish"),
     path("revisions/", views.revision_list, name="revision_list"),

@@ -10,6 +10,7 @@ dump   prints the model as JSON.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -62,37 +63,28 @@ def read_text(name: str) -> str:
     except OSError as exc:
         raise Unreadable(exc.strerror or str(exc)) from exc
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise LvsCfError(
-            [
-                Problem(
-                    "error",
-                    "the file is UTF-16 text",
-                    (),
-                    1,
-                    1,
-                    "save it as UTF-8 (or plain ASCII)",
-                )
-            ]
+        raise _unusable(
+            "the file is UTF-16 text", 1, 1, "save it as UTF-8 (or plain ASCII)"
         )
     if len(data) > MAX_FILE_BYTES:
-        raise LvsCfError([Problem("error", "the file is larger than 64 MiB", (), 1)])
+        raise _unusable("the file is larger than 64 MiB", 1)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise LvsCfError(
-            [
-                Problem(
-                    "error",
-                    f"byte 0x{data[exc.start]:02x} is not UTF-8 text",
-                    (),
-                    line,
-                    column,
-                    "save the file as UTF-8 (or plain ASCII)",
-                )
-            ]
+        raise _unusable(
+            f"byte 0x{data[exc.start]:02x} is not UTF-8 text",
+            line,
+            column,
+            "save the file as UTF-8 (or plain ASCII)",
         ) from exc
+
+
+def _unusable(
+    message: str, line: int, column: int | None = None, hint: str | None = None
+) -> LvsCfError:
+    return LvsCfError([Problem("error", message, (), line, column, hint)])
 
 
 def _load(name: str) -> tuple[Config | None, list[Problem], int]:
@@ -117,17 +109,27 @@ def _check(name: str, args: argparse.Namespace) -> int:
     return status
 
 
-def _fmt(name: str, args: argparse.Namespace) -> int:
+def _load_or_report(name: str) -> tuple[Config | None, int]:
+    """Parse `name` for fmt and dump; its problems go to stderr when it fails."""
     config, problems, status = _load(name)
     if config is None:
-        for problem in problems:
-            print(problem.format(name), file=sys.stderr)
+        _report(name, problems)
+    return config, status
+
+
+def _report(name: str, problems: list[Problem]) -> None:
+    for problem in problems:
+        print(problem.format(name), file=sys.stderr)
+
+
+def _fmt(name: str, args: argparse.Namespace) -> int:
+    config, status = _load_or_report(name)
+    if config is None:
         return status
     try:
         text = render(config)
     except LvsCfError as exc:
-        for problem in exc.problems:
-            print(problem.format(name), file=sys.stderr)
+        _report(name, exc.problems)
         return EXIT_ERRORS
     if not args.write:
         sys.stdout.write(text)
@@ -160,7 +162,7 @@ def write_atomic(name: str, text: str) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, name)
     except BaseException:
-        with _suppress_oserror():
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     dir_fd = os.open(directory, os.O_RDONLY)
@@ -170,19 +172,9 @@ def write_atomic(name: str, text: str) -> None:
         os.close(dir_fd)
 
 
-class _suppress_oserror:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, value: Any, trace: Any) -> bool:
-        return kind is not None and issubclass(kind, OSError)
-
-
 def _dump(name: str, args: argparse.Namespace) -> int:
-    config, problems, status = _load(name)
+    config, status = _load_or_report(name)
     if config is None:
-        for problem in problems:
-            print(problem.format(name), file=sys.stderr)
         return status
     print(json.dumps(to_json(config), indent=2))
     return EXIT_OK

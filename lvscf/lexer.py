@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .vocabulary import INT32_MAX, INT32_MIN, LONG_MAX, LONG_MIN, MAX_TOKENS
+from .vocabulary import INT32_MIN, LONG_MAX, LONG_MIN, MAX_TOKENS
 
 BLANKS = " \t"  # isblank(): the only token separators
 
@@ -172,10 +172,6 @@ def to_int32(value: int) -> int:
 def is_plain_decimal(token: str) -> bool:
     """True for tokens that read the same in C and in everyday decimal."""
     return token.isdigit() and token.isascii() and (token[0] != "0" or token == "0")
-
-
-def fits_int32(value: int) -> bool:
-    return INT32_MIN <= value <= INT32_MAX
 
 
 # --- addresses -----------------------------------------------------------------------

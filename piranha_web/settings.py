@@ -16,6 +16,17 @@ are taken from the checkout, not from the current directory.
                              private ranges)
     PIRANHA_LOGIN_FAILURES   failed logins of one user from one address before a
                              15-minute lock-out (default: 5)
+    PIRANHA_PULSE_MODE       how START/STOP/RESTART/RELOAD reach pulse: "embedded"
+                             (default: the web runs `python -m pulse run` itself, on
+                             the published lvs.cf, pid file and log in the state
+                             directory) or "systemd" (a router: `sudo -n systemctl
+                             VERB pulse`, see docs/router-install.md)
+    PIRANHA_PULSE_SOCKET     pulse's control socket (default: pulse.sock in
+                             $PIRANHA_VAR_DIR; on a router /run/pulse/pulse.sock)
+    PIRANHA_PULSE_TIMEOUT    seconds to wait for pulse's status answer before the page
+                             says "not answering" (default: 1)
+    PIRANHA_STATUS_TOKEN     a read-only token for /status.json and /metrics, sent as
+                             `Authorization: Bearer TOKEN` (default: none, login only)
 """
 
 from __future__ import annotations
@@ -56,6 +67,18 @@ def env_int(name: str, default: int) -> int:
         return default
     try:
         return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"PIRANHA_{name}={value!r} is not a number"
+        ) from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(f"PIRANHA_{name}")
+    if value is None:
+        return default
+    try:
+        return float(value)
     except ValueError:
         raise ImproperlyConfigured(
             f"PIRANHA_{name}={value!r} is not a number"
@@ -144,6 +167,16 @@ AXES_VERBOSE = False
 PIRANHA_SYNC_SYSCTL_PATH = env_str(
     "SYNC_SYSCTL_PATH", "/etc/sysctl.d/90-piranha-lvs.conf"
 )
+
+# pulse, the runtime: how the web starts and stops it, and where it answers. The mode
+# and the socket path are checked by lbconfig/apps.py (manage.py check), not here, so
+# that a typo shows as a clear check message rather than a traceback at import.
+PIRANHA_PULSE_MODE = env_str("PULSE_MODE", "embedded")
+# Empty: pulse.sock in the state directory, looked up when used (tests move the
+# state directory after this file is read).
+PIRANHA_PULSE_SOCKET = env_str("PULSE_SOCKET", "")
+PIRANHA_PULSE_TIMEOUT = env_float("PULSE_TIMEOUT", 1.0)
+PIRANHA_STATUS_TOKEN = env_str("STATUS_TOKEN", "")
 
 PIRANHA_ALLOWED_NETWORKS = [
     ip_network(cidr.strip(), strict=False)

@@ -10,6 +10,7 @@ import logging.handlers
 import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from .config import ConfigError
 from .control import default_socket, request
@@ -32,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--config", required=True, help="the lvs.cf to run")
     start.add_argument("--dataplane", choices=sorted(DATAPLANES), default="userspace")
     start.add_argument("--role", choices=("auto", "primary", "backup"), default="auto")
+    start.add_argument(
+        "--force-active", action="store_true", help="start active, not passive"
+    )
     start.add_argument("--control-socket", dest="run_socket", default=None)
     start.add_argument("--pidfile", default=None)
     start.add_argument("--foreground", action="store_true", help="do not detach")
@@ -61,6 +65,8 @@ def _run(args: argparse.Namespace, path: str) -> int:
         control_socket=path,
         pidfile=args.pidfile,
         role=args.role,
+        failover=True,
+        force_active=args.force_active,
     )
     if not args.foreground:
         _detach()
@@ -124,4 +130,23 @@ def _client(args: argparse.Namespace, path: str) -> int:
             print(json.dumps(answer["status"], indent=2))
         else:
             print(format_status(answer["status"]))
+            print(heartbeat_line(answer["status"].get("heartbeat", {})))
     return 0
+
+
+def heartbeat_line(heartbeat: dict[str, Any]) -> str:
+    """The role/partner line: role, active or passive, each path's last word."""
+    state = "active" if heartbeat.get("active") else "passive"
+    line = f"role {heartbeat.get('role', '?')}, {state}"
+    if not heartbeat.get("enabled"):
+        return line + ", no partner (standalone)"
+    paths = []
+    for path in heartbeat.get("paths", []):
+        age = path["last_age"]
+        heard = (
+            "never heard" if age is None else f"{path['partner_says']} {age:.1f} s ago"
+        )
+        paths.append(f"{path['name']} {path['local']} -> {path['partner']}: {heard}")
+    line += f", partner {heartbeat.get('partner')}; " + "; ".join(paths)
+    down = heartbeat.get("links", {}).get("down", [])
+    return line + (f"; links down: {', '.join(down)}" if down else "")

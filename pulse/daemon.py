@@ -15,11 +15,8 @@ import gc
 import logging
 import os
 import signal
-import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-
-import lvscf
 
 from . import config as config_module
 from .control import ControlServer
@@ -36,9 +33,9 @@ from .lvs import (
     desired_table,
     service_key,
 )
-from .nanny import Hysteresis, Monitor, Target, spread
-from .probes import Check
-from .state import RuntimeState, ServerStatus
+from .monitors import Monitors
+from .router import NotStarting, Router, has_partner
+from .state import RuntimeState
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +50,12 @@ class Options:
     dataplane: str = "userspace"
     control_socket: str | None = None
     pidfile: str | None = None
-    # Heartbeat and failover are part 2: every role runs standalone for now.
-    role: str = "auto"
+    role: str = "auto"  # auto (from the local addresses), primary or backup
+    # The CLI always runs pulse proper (heartbeat, floating addresses, ARP).
+    # Without it the runtime is lvsd alone: active at once, no addresses
+    # touched, as embedded in tests and benchmarks.
+    failover: bool = False
+    force_active: bool = False  # start active (the original's --forceactive)
 
 
 class Daemon:
@@ -64,8 +65,11 @@ class Daemon:
         self.options = options
         self.state = RuntimeState(options.config_path, options.dataplane)
         self.dataplane = dataplane or DATAPLANES[options.dataplane]()
-        self.monitors: dict[ServerId, Monitor] = {}
+        self.monitors = Monitors(self.state)
         self.control: ControlServer | None = None
+        self.router: Router | None = None
+        self.state.active = not options.failover
+        self._applying = asyncio.Lock()
         self.ready = asyncio.Event()
         self._retry: asyncio.TimerHandle | None = None
         self._sorry: set[str] = set()
@@ -76,7 +80,16 @@ class Daemon:
     async def startup(self) -> None:
         loaded = config_module.load(self.options.config_path)
         self._take(loaded)
-        await self.dataplane.configure(loaded.config)
+        try:
+            await self.dataplane.configure(loaded.config)
+        except (DataplaneError, ValueError) as exc:
+            raise config_module.ConfigError(
+                f"dataplane {self.dataplane.name}: {exc}"
+            ) from exc
+        if self.options.failover:
+            options = self.options
+            self.router = Router(self, options.role, options.force_active)
+            await self.router.start()
         if self.options.control_socket:
             self.control = ControlServer(self, self.options.control_socket)
             await self.control.start()
@@ -87,18 +100,21 @@ class Daemon:
             self.state.event(
                 "starting virtual service %s active: %s", virtual.name, virtual.port
             )
-        self._sync_monitors(loaded.config)
+        self.monitors.sync(loaded.config)
         await self.sync_table()
         self.state.phase = "running"
         self.ready.set()
 
     async def shutdown(self) -> None:
         """Remove what the runtime added; bounded, never leaves a child."""
+        started = self.ready.is_set()
         self.state.phase = "stopping"
+        if self.router is not None:
+            await self.router.stop()
         if self._retry is not None:
             self._retry.cancel()
-        await self._stop_monitors(list(self.monitors))
-        for virtual in active_virtuals(self.state.config):
+        await self.monitors.stop(list(self.monitors.running))
+        for virtual in active_virtuals(self.state.config) if started else []:
             self.state.event("shutting down virtual service %s", virtual.name)
         try:
             async with asyncio.timeout(SHUTDOWN_TIMEOUT):
@@ -119,11 +135,18 @@ class Daemon:
         try:
             await self.startup()
             async with asyncio.TaskGroup() as group:
-                table = group.create_task(self._table_loop())
-                reload = group.create_task(self._reload_loop())
+                tasks = [
+                    group.create_task(self._table_loop()),
+                    group.create_task(self._reload_loop()),
+                ]
+                if self.router is not None:
+                    tasks.append(group.create_task(self.router.run()))
                 await self.state.stop.wait()
-                table.cancel()
-                reload.cancel()
+                for task in tasks:
+                    task.cancel()
+        except NotStarting as exc:
+            self.state.event("%s", exc)
+            self.state.exit_code = exc.code
         finally:
             await self.shutdown()
         return self.state.exit_code
@@ -164,7 +187,9 @@ class Daemon:
             await self.dataplane.configure(loaded.config)
         except DataplaneError as exc:
             self._dataplane_failed(exc)
-        self._sync_monitors(loaded.config)
+        if self.router is not None:
+            await self.router.refloat(loaded.config)  # new VIPs before the table
+        self.monitors.sync(loaded.config)
         self.state.event("configuration reloaded (serial %s)", loaded.config.serial_no)
         self.state.changed.set()
         return ""
@@ -175,122 +200,6 @@ class Daemon:
             self.state.reload.clear()
             await self.reload()
 
-    # --- monitors ---
-
-    def _targets(
-        self, config: lvscf.Config
-    ) -> dict[ServerId, tuple[Target, Hysteresis]]:
-        targets = {}
-        for virtual in active_virtuals(config):
-            check = Check.for_virtual(virtual)
-            for server in active_servers(virtual):
-                target = Target(
-                    server.address,
-                    server.port,
-                    check,
-                    float(max(1, virtual.timeout)),
-                    virtual.load_monitor,
-                    config.rsh_command,
-                )
-                hysteresis = Hysteresis.for_timing(
-                    server.weight,
-                    virtual.timeout,
-                    virtual.reentry,
-                    virtual.quiesce_server,
-                )
-                targets[(virtual.name, server.name)] = (target, hysteresis)
-        return targets
-
-    def _sync_monitors(self, config: lvscf.Config) -> None:
-        """Keep unchanged monitors; restart changed ones with their state."""
-        targets = self._targets(config)
-        gone = [key for key in self.monitors if key not in targets]
-        for key in gone:
-            self.monitors.pop(key).stop()
-            self.state.servers.pop(key, None)
-        for key, (target, fresh) in targets.items():
-            old = self.monitors.get(key)
-            if (
-                old is not None
-                and old.target == target
-                and _same(old.hysteresis, fresh)
-            ):
-                continue
-            if old is not None:
-                old.stop()
-                if (old.target.address, old.target.port) == (
-                    target.address,
-                    target.port,
-                ):
-                    fresh = _carry(old.hysteresis, fresh)
-            self._start_monitor(key, target, fresh)
-
-    def _start_monitor(
-        self, key: ServerId, target: Target, hysteresis: Hysteresis
-    ) -> None:
-        status = ServerStatus(
-            key[0], key[1], target.address, target.port, hysteresis.weight
-        )
-        old = self.state.servers.get(key)
-        if old is not None and (old.address, old.port) == (target.address, target.port):
-            status = old
-            status.configured_weight = hysteresis.weight
-        self.state.servers[key] = status
-        monitor = Monitor(
-            target, hysteresis, status, self._on_change, self.state.children
-        )
-        monitor.start(spread(f"{key[0]}/{key[1]}", target.interval))
-        if monitor.task is not None:
-            monitor.task.add_done_callback(self._monitor_done)
-        self.monitors[key] = monitor
-
-    def _monitor_done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("monitor crashed", exc_info=task.exception())
-
-    async def _stop_monitors(self, keys: list[ServerId]) -> None:
-        monitors = [self.monitors.pop(key) for key in keys]
-        for monitor in monitors:
-            monitor.stop()
-        tasks = [m.task for m in monitors if m.task is not None]
-        if tasks:
-            await asyncio.wait(tasks, timeout=SHUTDOWN_TIMEOUT)
-
-    def _on_change(self, monitor: Monitor, change: str | None) -> None:
-        status = monitor.status
-        hysteresis = monitor.hysteresis
-        status.weight = hysteresis.slot_weight()
-        if change == "up":
-            self.state.event("[ active ] making %s available", monitor.endpoint)
-        elif change == "down":
-            if status.health == "up":
-                status.flaps += 1
-                self.state.event(
-                    "[inactive] shutting down %s due to connection failure",
-                    monitor.endpoint,
-                    level=logging.WARNING,
-                )
-        if change in ("up", "down"):
-            status.health = _health(hysteresis)
-            status.last_change = time.monotonic()
-        if change is not None:
-            self.state.changed.set()
-
-    def slots(self) -> Mapping[ServerId, Slot]:
-        """Each real server's place in the table, admin states applied."""
-        slots = {}
-        for key, monitor in self.monitors.items():
-            admin = self.state.admin.get(key)
-            hysteresis = monitor.hysteresis
-            weight = hysteresis.slot_weight()
-            if admin == "maint":
-                slots[key] = Slot(None, False)
-            elif admin == "drain":
-                slots[key] = Slot(0 if weight is not None else None, hysteresis.up)
-            else:
-                slots[key] = Slot(weight, hysteresis.up)
-        return slots
-
     # --- the table ---
 
     async def _table_loop(self) -> None:
@@ -300,11 +209,20 @@ class Daemon:
             self.state.changed.clear()
             await self.sync_table()
 
+    async def set_active(self, active: bool) -> None:
+        """Hold the service or not: the table is programmed only while active."""
+        self.state.active = active
+        await self.sync_table()
+
     async def sync_table(self) -> None:
         """Bring the dataplane to the desired table; on failure retry later."""
-        slots = self.slots()
+        async with self._applying:
+            await self._sync_table()
+
+    async def _sync_table(self) -> None:
+        slots = self.monitors.slots()
         self._log_sorry(slots)
-        desired = desired_table(self.state.config, slots)
+        desired = desired_table(self.state.config, slots) if self.state.active else {}
         try:
             await self.dataplane.apply(desired)
         except DataplaneError as exc:
@@ -320,16 +238,20 @@ class Daemon:
         state.dataplane_failures += 1
         state.dataplane_error = str(exc)
         state.event("%s", exc, level=logging.ERROR)
-        if state.config.hard_shutdown and state.dataplane_failures >= STEP_DOWN_AFTER:
-            state.event(
-                "dataplane failed %d times; hard_shutdown = 1: shutting down lvs",
-                state.dataplane_failures,
-                level=logging.ERROR,
-            )
-            state.exit_code = 3
-            state.stop.set()
-            return
-        if state.dataplane_failures == STEP_DOWN_AFTER:
+        failed = state.dataplane_failures >= STEP_DOWN_AFTER
+        if failed and state.config.hard_shutdown:
+            if self.router is None or not has_partner(state.config):
+                state.event(
+                    "dataplane failed %d times; hard_shutdown = 1: shutting down lvs",
+                    state.dataplane_failures,
+                    level=logging.ERROR,
+                )
+                state.exit_code = 3
+                state.stop.set()
+                return
+            if state.active and not self.router.failover.child_failed:
+                self.router.table_failed()  # the partner takes over
+        elif state.dataplane_failures == STEP_DOWN_AFTER:
             state.event(
                 "dataplane keeps failing: manual action needed!", level=logging.ERROR
             )
@@ -364,25 +286,6 @@ class Daemon:
             )
         self._sorry = now
         self.state.sorry = now
-
-
-def _same(a: Hysteresis, b: Hysteresis) -> bool:
-    return (a.weight, a.threshold, a.quiesce) == (b.weight, b.threshold, b.quiesce)
-
-
-def _carry(old: Hysteresis, fresh: Hysteresis) -> Hysteresis:
-    """A changed check keeps the server's health; the weight is re-capped."""
-    fresh.up, fresh.streak = old.up, old.streak
-    fresh.current = min(old.current, fresh.weight) if old.up else 0
-    return fresh
-
-
-def _health(hysteresis: Hysteresis) -> str:
-    if hysteresis.up:
-        return "up"
-    if hysteresis.up is False:
-        return "quiesced" if hysteresis.quiesce else "down"
-    return "unknown"
 
 
 def install_signal_handlers(state: RuntimeState) -> None:

@@ -12,13 +12,17 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import lvscf
+
+if TYPE_CHECKING:
+    from .heartbeat import Path
 
 logger = logging.getLogger("pulse")
 
 EVENTS_KEPT = 500  # the status view's history
+FAILOVERS_KEPT = 50  # role changes kept for the status view
 
 
 @dataclass
@@ -80,7 +84,12 @@ class RuntimeState:
         self.config = lvscf.Config()
         self.sha256 = ""
         self.problems: tuple[str, ...] = ()
-        self.role = "standalone"
+        self.role = "standalone"  # or primary / backup when pulse runs failover
+        self.active = True  # holds the service (addresses and routing table)
+        self.partner = ""  # the partner's public address when heartbeats flow
+        self.paths: list[Path] = []
+        self.links_down: list[str] = []
+        self.failovers: deque[dict[str, Any]] = deque(maxlen=FAILOVERS_KEPT)
         self.phase = "starting"  # starting, running, stopping, stopped
         self.started = time.monotonic()
         self.servers: dict[tuple[str, str], ServerStatus] = {}
@@ -102,22 +111,28 @@ class RuntimeState:
         text = message % args if args else message
         self.events.append({"time": time.time(), "message": text})
 
+    def failover_event(self, message: str, level: int = logging.INFO) -> None:
+        """A change of role or of what the router may do: logged and kept."""
+        self.event("%s", message, level=level)
+        self.failovers.append({"time": time.time(), "message": message})
+
     def uptime(self) -> float:
         return time.monotonic() - self.started
 
     def heartbeat_status(self) -> dict[str, Any]:
-        """The "heartbeat" section of status: a standalone router has no partner.
+        """The "heartbeat" section of status.
 
         The keys are the contract with the web's live view: enabled, role,
         active, partner, paths [{name, local, partner, last_age, partner_says}],
-        links {ok, down}, failovers [{time, message}].
+        links {ok, down}, failovers [{time, message}] (newest last).
         """
+        now = time.monotonic()
         return {
-            "enabled": False,
+            "enabled": bool(self.paths),
             "role": self.role,
-            "active": True,
-            "partner": "",
-            "paths": [],
-            "links": {"ok": True, "down": []},
-            "failovers": [],
+            "active": self.active,
+            "partner": self.partner,
+            "paths": [path.as_dict(now) for path in self.paths],
+            "links": {"ok": not self.links_down, "down": list(self.links_down)},
+            "failovers": list(self.failovers),
         }

@@ -6,11 +6,19 @@ from collections.abc import Callable
 
 from .base import Dataplane
 from .ipvs import IpvsDataplane
+from .nftables import NftablesDataplane
 from .userspace import UserspaceDataplane
 
 DATAPLANES: dict[str, Callable[[], Dataplane]] = {
     "userspace": UserspaceDataplane,
     "ipvs": IpvsDataplane,
+    "nftables": NftablesDataplane,
 }
 
-__all__ = ["DATAPLANES", "Dataplane", "IpvsDataplane", "UserspaceDataplane"]
+__all__ = [
+    "DATAPLANES",
+    "Dataplane",
+    "IpvsDataplane",
+    "NftablesDataplane",
+    "UserspaceDataplane",
+]

@@ -279,3 +279,42 @@ def test_a_note_of_two_lines_typed_in_the_browser_is_saved(
         # Browsers send a text area's line breaks as CR LF (the HTML standard).
         page.locator("#id_notes").fill("Router pair of rack 4\nOwner: ops")
         accept(page, "Saved global settings")
+
+
+def test_an_admin_adds_a_failover_service_then_deletes_it_after_confirming(
+    live_server, piranha, page, var_dir, tmp_path
+):
+    with kept_on_failure(page, tmp_path / "artifacts"):
+        log_in(page, live_server.url)
+        panels = page.locator("#panels")
+        expect(panels.get_by_role("link", name="FAILOVER")).to_have_count(0)
+        panels.get_by_role("link", name="GLOBAL SETTINGS").click()
+        fill(page, {"primary": "192.168.5.10", "service": "fos"})
+        page.locator("input[name=network][value=direct]").check()
+        accept(page, "Saved global settings")
+
+        panels.get_by_role("link", name="FAILOVER").click()
+        page.locator("#add-failover").click()
+        fill(page, {"name": "web1", "address": "192.168.5.80"})
+        accept(page, "Saved failover service web1")
+        panels.get_by_role("link", name="FAILOVER").click()
+        table = page.locator("#failover-services")
+        table.get_by_role("button", name="ACTIVATE", exact=True).click()
+        expect(table.locator(".text-bg-success")).to_have_count(1)
+        publish(page, "a FOS router")
+
+        panels.get_by_role("link", name="FAILOVER").click()
+        table.get_by_role("link", name="DELETE").click()
+        expect(page.locator("#delete-what")).to_contain_text("web1 (192.168.5.80:80)")
+        page.get_by_role("link", name="CANCEL").click()
+        expect(table.locator("tbody tr")).to_have_count(1)
+        table.get_by_role("link", name="DELETE").click()
+        page.locator("#delete-form").get_by_role("button", name="DELETE").click()
+        expect(page.locator(".alert-success")).to_contain_text(
+            "Deleted failover service web1"
+        )
+        expect(table).to_contain_text("No failover services yet.")
+
+    config = lvscf.parse((var_dir / "lvs.cf").read_text())
+    assert config.service == "fos"
+    assert [(fs.name, fs.active) for fs in config.failover_services] == [("web1", True)]

@@ -17,7 +17,8 @@ from django.urls import reverse
 
 import lvscf
 from lbconfig.models import AuditEntry, RealServer, VirtualServer
-from tests.lbconfig.test_views import make_nat_config, post, snapshot
+from tests.factories import make_nat_config
+from tests.lbconfig.helpers import post, snapshot
 
 pytestmark = pytest.mark.django_db
 

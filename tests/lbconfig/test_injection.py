@@ -19,6 +19,7 @@ from django.urls import reverse
 
 import lvscf
 from lbconfig.forms import (
+    FailoverForm,
     GlobalSettingsForm,
     MonitoringScriptsForm,
     RealServerForm,
@@ -26,12 +27,15 @@ from lbconfig.forms import (
     VersionedForm,
     VirtualServerForm,
 )
-from lbconfig.models import GlobalSettings, Redundancy, Revision, VirtualServer
-from tests.lbconfig.test_views import (
-    form_data,
-    make_nat_config,
-    snapshot,
+from lbconfig.models import (
+    FailoverService,
+    GlobalSettings,
+    Redundancy,
+    Revision,
+    VirtualServer,
 )
+from tests.factories import form_data, make_nat_config
+from tests.lbconfig.helpers import snapshot
 
 pytestmark = pytest.mark.django_db
 
@@ -75,6 +79,11 @@ def _real_value(config: lvscf.Config, field: str) -> Any:
     return _notes(rs.comments) if field == "notes" else getattr(rs, field)
 
 
+def _failover_value(config: lvscf.Config, field: str) -> Any:
+    fs = config.failover_services[0]
+    return _notes(fs.comments) if field == "notes" else getattr(fs, field)
+
+
 def _global_url() -> str:
     return reverse("lbconfig:globalsettings_edit")
 
@@ -97,6 +106,14 @@ def _real_url() -> str:
     vs = VirtualServer.objects.get()
     real = vs.real_servers.get()
     return reverse("lbconfig:realserver_edit", args=[vs.pk, real.pk])
+
+
+def _failover_url() -> str:
+    return reverse("lbconfig:failover_edit", args=[FailoverService.objects.get().pk])
+
+
+def _failover_row() -> Any:
+    return FailoverService.objects.get()
 
 
 def _global_row() -> Any:
@@ -125,6 +142,7 @@ PANELS: dict[
     VirtualServerForm: (_virtual_url, _virtual_row, _virtual_value),
     MonitoringScriptsForm: (_scripts_url, _virtual_row, _virtual_value),
     RealServerForm: (_real_url, _real_row, _real_value),
+    FailoverForm: (_failover_url, _failover_row, _failover_value),
 }
 
 # A valid value to append the payload to, for fields whose current value is empty.
@@ -161,8 +179,10 @@ CASES = [
 
 
 def build_config() -> None:
-    """One active NAT virtual server with one real server, redundancy on."""
+    """One active NAT virtual server with one real server, redundancy on, and
+    one (inactive) failover service."""
     (web,) = make_nat_config(reals=1)
+    FailoverService.objects.create(name="smtp", address="192.168.1.25", port=25)
     VirtualServer.objects.filter(pk=web.pk).update(persistent=300)
     Redundancy.load()
     Redundancy.objects.update(
@@ -172,11 +192,12 @@ def build_config() -> None:
 
 def test_every_form_has_text_fields_to_attack():
     assert {form.__name__: len(text_fields(form)) for form in PANELS} == {
-        "GlobalSettingsForm": 15,
+        "GlobalSettingsForm": 16,
         "RedundancyForm": 3,
         "VirtualServerForm": 15,
         "MonitoringScriptsForm": 3,
         "RealServerForm": 3,
+        "FailoverForm": 10,
     }
 
 

@@ -19,14 +19,8 @@ from django.urls import reverse
 import lvscf
 from lbconfig import publish as publishing
 from lbconfig.models import AuditEntry, GlobalSettings, Revision, VirtualServer
-from tests.lbconfig.test_views import (
-    make_global_settings,
-    make_nat_config,
-    make_virtual_server,
-    messages_of,
-    post,
-    snapshot,
-)
+from tests.factories import make_global_settings, make_nat_config, make_virtual_server
+from tests.lbconfig.helpers import messages_of, post, snapshot
 
 pytestmark = pytest.mark.django_db
 

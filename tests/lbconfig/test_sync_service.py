@@ -121,7 +121,7 @@ def test_unreachable_backup_is_said_and_audited(backup):
 
 
 def test_a_silent_port_times_out(backup, monkeypatch):
-    monkeypatch.setattr(sync, "TIMEOUT", 0.5)
+    monkeypatch.setattr(sync.errors, "TIMEOUT", 0.5)
     with __import__("socket").create_server(("127.0.0.1", 0)) as silent:
         configure(backup, port=silent.getsockname()[1])
         with pytest.raises(sync.SyncError, match="Timed out"):

@@ -1,4 +1,4 @@
-"""Helpers shared by the lvscf tests: a text's errors and warnings, a virtual block."""
+"""Helpers shared by the lvscf tests: a text's errors and warnings, blocks, the CLI."""
 
 from __future__ import annotations
 
@@ -44,6 +44,12 @@ def virtual(body: str, name: str = "web") -> str:
     """`body` (lines without indent) wrapped in `virtual NAME { ... }`."""
     inner = "".join(f"    {line}\n" for line in body.splitlines())
     return f"virtual {name} {{\n{inner}}}\n"
+
+
+def server(body: str, name: str = "r1") -> str:
+    """`body` wrapped in `server NAME { ... }` (to go inside `virtual`)."""
+    inner = "".join(f"    {line}\n" for line in body.splitlines())
+    return f"server {name} {{\n{inner}}}"
 
 
 def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,14 @@ import re
 import pytest
 
 from lvscf import parse
-from lvscf.lexer import QuoteError, c_strtol, inet_aton, split_lines, tokenize
+from lvscf.lexer import (
+    QuoteError,
+    c_strtol,
+    inet_aton,
+    split_lines,
+    token_columns,
+    tokenize,
+)
 from tests.lvscf.helpers import (
     only_error,
     virtual,
@@ -367,3 +374,8 @@ def test_a_shorthand_address_is_normalised_with_a_warning() -> None:
     (warning,) = warnings_of(config)
     assert "10.0.0.1" in warning.message
     assert (warning.line, warning.column) == (2, 15)
+
+
+def test_token_columns_of_a_line_with_an_unclosed_quote_end_at_the_quote() -> None:
+    assert token_columns('send = "abc') == [1, 6, 8]
+    assert token_columns("a  b") == [1, 4]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pulse.control import request
 
 from . import backends
 from .factories import config_text, server, virtual
+from .helpers import FakeIpvsadm
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -135,3 +137,39 @@ def test_a_missing_config_exits_with_an_error(tmp_path):
     result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "cannot start" in result.stderr
+
+
+def test_a_dataplane_that_refuses_the_configuration_exits_2_with_its_message(
+    tmp_path,
+):
+    fake = FakeIpvsadm(tmp_path)
+    fake.fail.touch()  # `ipvsadm --set` at start fails
+    cfg = tmp_path / "lvs.cf"
+    cfg.write_text(
+        config_text(
+            virtual("web", "127.0.0.62", 8062, [server("r1", "127.0.0.63")]),
+            ipvsadm=str(fake.path),
+        )
+    )
+    argv = [sys.executable, "-m", "pulse", "run", "--foreground", "--dataplane"]
+    argv += ["ipvs", "--config", str(cfg), "--control-socket", str(tmp_path / "s")]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "cannot start" in result.stderr
+    assert f"dataplane ipvs: {fake.path} --set 0 0 0 command failed!" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("nft") is None, reason="nft is not installed")
+def test_the_nftables_dataplane_refusing_a_scheduler_exits_2_naming_it(tmp_path):
+    cfg = tmp_path / "lvs.cf"
+    servers = [server("r1", "127.0.0.65")]
+    cfg.write_text(
+        config_text(virtual("web", "127.0.0.64", 8064, servers), network="nat")
+    )
+    argv = [sys.executable, "-m", "pulse", "run", "--foreground", "--dataplane"]
+    argv += ["nftables", "--config", str(cfg), "--control-socket", str(tmp_path / "s")]
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "cannot start" in result.stderr
+    assert "dataplane nftables: virtual server web: scheduler wlc" in result.stderr

@@ -1,0 +1,197 @@
+"""Benchmark of the nftables dataplane, inside network namespaces (root).
+
+1. Apply time: 1,000 services × 10 real servers (wrr, mixed weights) applied by
+   `NftablesDataplane.apply` in a router namespace — the full build (one
+   `nft -f`, table deleted and rebuilt) and a one-weight change (incremental:
+   only that service's chain is rewritten). Median and max of N runs, with
+   the share spent rendering the script in Python. Target: full ≤ 100 ms.
+2. Throughput with keep-alive: wrk in the client namespace of the LVS
+   topology (tests/netns) against a real server directly (routed by the
+   router, no NAT), through the VIP to that one server (NAT only), and
+   through the VIP round-robin over three. The real servers run Debian's
+   haproxy answering 200 itself, so the backend is not the slow part.
+   Target: VIP ≥ 90 % of direct.
+
+    sudo .venv/bin/python bench/nft_bench.py [--runs 7] [--rounds 3] [--seconds 5]
+                                             [--connections 16]
+
+Needs nft, haproxy and wrk (apt-get install nftables haproxy wrk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from pulse.dataplanes.nftables import NftablesDataplane, transaction  # noqa: E402
+from pulse.lvs import Entry, ServiceKey, ServiceSpec, Table  # noqa: E402
+from tests.netns.topology import (  # noqa: E402
+    LvsTopology,
+    Namespace,
+    Topology,
+    build_lvs,
+    netns_unavailable,
+)
+
+HAPROXY_CFG = """global
+    maxconn 4000
+    nbthread 1
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend real
+    bind {address}:{port}
+    http-request return status 200 content-type text/plain string {name}
+"""
+HAPROXY_PORT = 8080
+
+
+def big_table(services: int, servers: int) -> dict[ServiceKey, Entry]:
+    """`services` wrr services on distinct VIPs, `servers` real servers each."""
+    table = {}
+    for s in range(services):
+        key = ServiceKey("tcp", f"10.{100 + s // 250}.{s % 250}.1", 80)
+        dests = {
+            (f"192.168.{s % 250}.{10 + d}", 8080): 1 + (d % 4) for d in range(servers)
+        }
+        table[key] = Entry(ServiceSpec(key, "wrr", names=(f"vs{s}",)), dests)
+    return table
+
+
+def timed_apply(
+    router: Namespace, dp: NftablesDataplane, table: Table
+) -> tuple[float, float]:
+    """Wall time of one apply, and the CPU time nft used (less load-dependent)."""
+
+    def body() -> tuple[float, float]:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        asyncio.run(dp.apply(table))
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        return wall, cpu
+
+    return router.call(body)
+
+
+def apply_times(runs: int, services: int, servers: int) -> None:
+    table = big_table(services, servers)
+    started = time.perf_counter()
+    script = transaction(None, table)
+    render = time.perf_counter() - started
+    print(f"{services} services × {servers} real servers: script {len(script):,} bytes")
+    print(f"  render (Python)       {render * 1000:7.1f} ms")
+    with Topology() as topology:
+        router = topology.namespace("router")
+        full: list[tuple[float, float]] = []
+        change: list[tuple[float, float]] = []
+        for run in range(runs):
+            dp = NftablesDataplane()  # a fresh one: its first apply rebuilds
+            full.append(timed_apply(router, dp, table))
+            changed = dict(table)
+            key = next(iter(table))
+            dests = dict(table[key].dests)
+            dests[next(iter(dests))] = 10 + run
+            changed[key] = Entry(table[key].spec, dests)
+            change.append(timed_apply(router, dp, changed))
+    for name, samples in (("full build", full), ("one weight changed", change)):
+        walls = [wall for wall, _ in samples]
+        cpu = statistics.median(cpu for _, cpu in samples)
+        print(
+            f"  {name:<21} {statistics.median(walls) * 1000:7.1f} ms median, "
+            f"max {max(walls) * 1000:.1f} ms ({runs} runs); "
+            f"nft CPU {cpu * 1000:.0f} ms median"
+        )
+
+
+def start_haproxy(lvs: LvsTopology, directory: Path) -> None:
+    for number, (rs, address) in enumerate(
+        zip(lvs.servers, lvs.addresses.servers, strict=False), 1
+    ):
+        cfg = directory / f"rs{number}.cfg"
+        text = HAPROXY_CFG.format(
+            address=address, port=HAPROXY_PORT, name=f"rs{number}"
+        )
+        cfg.write_text(text)
+        rs.popen("haproxy", "-db", "-f", str(cfg))
+        rs.wait_for_port(address, HAPROXY_PORT)
+
+
+def wrk(client: Namespace, url: str, seconds: int, connections: int) -> float:
+    argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url]
+    output = client.run(*argv, timeout=seconds + 30)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", output)
+    if errors:
+        raise RuntimeError(f"wrk reported errors: {errors.group(0)}")
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+
+
+def throughput(runs: int, seconds: int, connections: int) -> None:
+    with Topology() as topology, tempfile.TemporaryDirectory() as directory:
+        lvs = build_lvs(topology)
+        a = lvs.addresses
+        lvs.float_up(lvs.primary)
+        lvs.client.add_route("10.200.2.0/24", a.primary_public)
+        start_haproxy(lvs, Path(directory))
+        dp = NftablesDataplane()
+        vip = ServiceKey("tcp", a.vip, HAPROXY_PORT)
+        one = {(a.servers[0], HAPROXY_PORT): 1}
+        three = {(address, HAPROXY_PORT): 1 for address in a.servers}
+        cases = [
+            ("direct to rs1 (routed)", f"http://{a.servers[0]}:{HAPROXY_PORT}/", None),
+            ("VIP -> rs1 (NAT)", f"http://{a.vip}:{HAPROXY_PORT}/", one),
+            ("VIP rr over rs1..rs3", f"http://{a.vip}:{HAPROXY_PORT}/", three),
+        ]
+        print(f"wrk -t1 -c{connections} -d{seconds}s, keep-alive, requests/s")
+        samples: dict[str, list[float]] = {name: [] for name, _, _ in cases}
+        for _ in range(runs):  # rounds interleave the cases: load drifts slowly
+            for name, url, dests in cases:
+                if dests is not None:
+                    table = {vip: Entry(ServiceSpec(vip, "rr"), dests)}
+                    lvs.primary.call(asyncio.run, dp.apply(table))
+                samples[name].append(wrk(lvs.client, url, seconds, connections))
+        rates = {name: statistics.median(values) for name, values in samples.items()}
+        for name, values in samples.items():
+            spread = ", ".join(f"{value:,.0f}" for value in values)
+            print(f"  {name:<24} {rates[name]:>9,.0f} median  ({spread})")
+        direct = rates["direct to rs1 (routed)"]
+        for name in list(rates)[1:]:
+            print(f"  {name}: {rates[name] / direct:.0%} of direct")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--services", type=int, default=1000)
+    parser.add_argument("--servers", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+    reason = netns_unavailable()
+    missing = [tool for tool in ("nft", "haproxy", "wrk") if shutil.which(tool) is None]
+    if reason or missing:
+        print(reason or f"missing: {', '.join(missing)}")
+        return 2
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
+    apply_times(args.runs, args.services, args.servers)
+    throughput(args.rounds, args.seconds, args.connections)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

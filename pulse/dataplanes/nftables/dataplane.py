@@ -1,0 +1,142 @@
+"""The kernel NAT dataplane: the `ip piranha` table, changed by one `nft -f`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import shutil
+import subprocess
+from typing import Any
+
+import lvscf
+
+from ...lvs import (
+    FORWARD_FLAGS,
+    DataplaneError,
+    Entry,
+    ServiceKey,
+    Table,
+    active_virtuals,
+)
+from . import conntrack
+from .ruleset import NATIVE, REFUSED, TABLE, T, service_id
+from .transaction import teardown, transaction
+
+logger = logging.getLogger(__name__)
+
+COMMAND_TIMEOUT = 30.0  # seconds for one nft run; 1,000 services take ~0.2 s
+
+
+def refusals(config: lvscf.Config) -> list[str]:
+    """What in this configuration the nftables dataplane cannot do."""
+    problems = []
+    if FORWARD_FLAGS.get(config.network, "m") != "m":
+        problems.append(
+            f"network = {config.network}: the nftables dataplane forwards by NAT "
+            "only; use --dataplane ipvs for direct routing or tunnelling"
+        )
+    for virtual in active_virtuals(config):
+        if virtual.scheduler not in NATIVE:
+            problems.append(
+                f"virtual server {virtual.name}: scheduler {virtual.scheduler} cannot "
+                "be expressed in nftables (only " + ", ".join(NATIVE) + "); use "
+                "--dataplane userspace or ipvs, which support " + ", ".join(REFUSED)
+            )
+    return problems
+
+
+class NftablesDataplane:
+    """Holds the routing table in the kernel's nftables NAT, in a table of its own."""
+
+    name = "nftables"
+
+    def __init__(self, nft: str = "nft") -> None:
+        self.nft = nft
+        self._table: dict[ServiceKey, Entry] = {}
+        self._rebuild = True  # the next apply deletes and rebuilds the table
+
+    async def configure(self, config: lvscf.Config) -> None:
+        """Refuse, before anything is applied, what nftables cannot express."""
+        if shutil.which(self.nft) is None:
+            raise DataplaneError(f"the nft program ({self.nft}) is not installed")
+        problems = refusals(config)
+        if problems:
+            raise DataplaneError("; ".join(problems))
+
+    async def apply(self, table: Table) -> None:
+        """Turn our table into `table` in one atomic transaction.
+
+        After a failure nothing changed in the kernel (nft refuses a
+        transaction as a whole: `current()` still holds), but the next attempt
+        rebuilds the table afresh in case it was touched from outside.
+        """
+        if not self._rebuild and self._table == dict(table):
+            return  # nothing to do; do not even start nft
+        script = transaction(None if self._rebuild else self._table, table)
+        self._rebuild = True
+        await self._run(script)
+        self._table, self._rebuild = dict(table), False
+        logger.debug("nftables table %s holds %d services", TABLE, len(table))
+
+    def current(self) -> Table:
+        return dict(self._table)
+
+    def counters(self) -> dict[ServiceKey, dict[str, Any]]:
+        """Connections per service and real server (conntrack), new ones per service.
+
+        "conns" counts the connections each service scheduled since it was
+        added (its named counter: NAT sees one packet per connection).
+        """
+        table = self.current()
+        result = conntrack.tally(table, conntrack.read())
+        scheduled = self._named_counters()
+        for key, counts in result.items():
+            counts["conns"] = scheduled.get(f"c_{service_id(key)}", 0)
+        return result
+
+    async def close(self) -> None:
+        """Delete our table; other tables are not touched."""
+        await self._run(teardown())
+        self._table, self._rebuild = {}, True
+
+    def _named_counters(self) -> dict[str, int]:
+        argv = [self.nft, "-j", "list", "counters", "table", *T.split()]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            listing = json.loads(done.stdout) if done.returncode == 0 else {}
+        except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+            return {}
+        return {
+            item["counter"]["name"]: int(item["counter"]["packets"])
+            for item in listing.get("nftables", [])
+            if "counter" in item
+        }
+
+    async def _run(self, script: str) -> None:
+        """nft -f - with the script on stdin; DataplaneError with nft's complaint."""
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self.nft,
+                "-f",
+                "-",
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError as exc:
+            raise DataplaneError(f"cannot run {self.nft}: {exc.strerror}") from exc
+        try:
+            async with asyncio.timeout(COMMAND_TIMEOUT):
+                _, error = await proc.communicate(script.encode())
+        except BaseException as exc:  # a timeout, or pulse shutting down
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            if isinstance(exc, TimeoutError):
+                raise DataplaneError(f"{self.nft} -f timed out") from None
+            raise
+        if proc.returncode != 0:
+            lines = error.decode(errors="replace").strip().splitlines()
+            errors = [line for line in lines if "Error:" in line] or lines[:1]
+            raise DataplaneError(f"{self.nft} -f failed: {' / '.join(errors[:3])}")

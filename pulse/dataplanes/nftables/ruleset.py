@@ -1,0 +1,219 @@
+"""The nft text of the `ip piranha` table: pure functions over routing tables.
+
+Shape (one chain per service, found through verdict maps; see
+docs/dataplane-nftables.md)::
+
+    table ip piranha {
+        map services { type inet_proto . ipv4_addr . inet_service : verdict; }
+        map marks { type mark : verdict; }
+        chain prerouting { type nat hook prerouting priority dstnat; ...
+            meta mark vmap @marks
+            meta l4proto . ip daddr . th dport vmap @services }
+        chain output { type nat hook output priority -100; ... the same two rules }
+        counter c_tcp_10_0_0_1_80 { }
+        chain s_tcp_10_0_0_1_80 {
+            counter name "c_tcp_10_0_0_1_80"
+            meta l4proto tcp dnat ip addr . port to numgen inc mod 3 map {
+                0 : 10.0.2.11 . 80, 1-2 : 10.0.2.12 . 80 } }
+    }
+
+A persistent service adds, per real server D, a timed set `p_S_D` of masked
+client addresses and a chain `d_S_D` that records the client and DNATs; the
+service chain looks the client up in each set before scheduling, and then
+schedules with a verdict map onto the `d_S_D` chains.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import lru_cache, reduce
+from math import gcd
+
+from ...lvs import DataplaneError, Endpoint, Entry, ServiceKey, ServiceSpec
+
+FAMILY, TABLE = "ip", "piranha"
+T = f"{FAMILY} {TABLE}"  # how every command names our table
+NATIVE = ("rr", "wrr", "sh", "dh")
+# Each needs per-connection state at scheduling time, which nftables lacks.
+REFUSED = ("lc", "wlc", "lblc", "lblcr", "sed", "nq")
+HASH_SEED = 0x70697261  # any fixed value: a restart keeps sh/dh's mapping
+MARK_MAX = 0xFFFFFFFF
+
+
+def refusal(spec: ServiceSpec) -> str | None:
+    """Why this dataplane cannot serve the service, or None."""
+    names = ", ".join(spec.names) or str(spec.key)
+    if spec.scheduler not in NATIVE:
+        return (
+            f"virtual server {names}: scheduler {spec.scheduler} cannot be expressed "
+            "in nftables (it needs per-connection state when scheduling); use "
+            "--dataplane userspace or ipvs, which support " + ", ".join(REFUSED)
+        )
+    if spec.forward != "m":
+        return (
+            f"virtual server {names}: the nftables dataplane forwards by NAT only "
+            "(network = nat); use --dataplane ipvs for direct routing or tunnelling"
+        )
+    return None
+
+
+_DOTTED = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
+
+
+@lru_cache(maxsize=1 << 16)  # ipaddress is slow, and a big table repeats addresses
+def _ipv4(address: str) -> str:
+    """The dotted quad, canonical; DataplaneError for anything else."""
+    match = _DOTTED.fullmatch(address) if isinstance(address, str) else None
+    if match is None or any(int(part) > 255 for part in match.groups()):
+        raise DataplaneError(f"not an IPv4 address: {address!r}")
+    return ".".join(str(int(part)) for part in match.groups())
+
+
+def _port(port: int, what: str = "port") -> int:
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise DataplaneError(f"{what} out of range 0-65535: {port!r}")
+    return port
+
+
+@lru_cache(maxsize=1 << 16)
+def service_id(key: ServiceKey) -> str:
+    """A name part that identifies the service: tcp_10_0_0_1_80, fwm_5."""
+    if key.protocol == "fwm":
+        if not isinstance(key.port, int) or not 1 <= key.port <= MARK_MAX:
+            raise DataplaneError(f"firewall mark out of range: {key.port!r}")
+        return f"fwm_{key.port}"
+    if key.protocol not in ("tcp", "udp"):
+        raise DataplaneError(f"protocol must be tcp or udp: {key.protocol!r}")
+    address = _ipv4(key.address).replace(".", "_")
+    return f"{key.protocol}_{address}_{_port(key.port)}"
+
+
+@lru_cache(maxsize=1 << 16)
+def dest_id(dest: Endpoint) -> str:
+    return f"{_ipv4(dest[0]).replace('.', '_')}_{_port(dest[1])}"
+
+
+def slots(
+    spec: ServiceSpec, dests: Mapping[Endpoint, int]
+) -> list[tuple[Endpoint, int]]:
+    """The schedulable real servers and their share: weight 0 takes none.
+
+    rr gives every one the same share; the others split by weight, reduced
+    by the weights' greatest common divisor to keep the modulus small.
+    """
+    live = [(dest, weight) for dest, weight in dests.items() if weight > 0]
+    if spec.scheduler == "rr":
+        return [(dest, 1) for dest, _ in live]
+    divisor = reduce(gcd, (weight for _, weight in live), 0) or 1
+    return [(dest, weight // divisor) for dest, weight in live]
+
+
+def _ranges(shares: list[tuple[Endpoint, int]], value: dict[Endpoint, str]) -> str:
+    """`0-2 : A, 3 : B` — each real server owns a run of the modulus."""
+    parts, start = [], 0
+    for dest, share in shares:
+        end = start + share - 1
+        span = f"{start}-{end}" if end > start else str(start)
+        parts.append(f"{span} : {value[dest]}")
+        start = end + 1
+    return ", ".join(parts)
+
+
+def selector(scheduler: str, modulus: int) -> str:
+    """The expression that picks a slot in [0, modulus)."""
+    if scheduler in ("sh", "dh"):
+        field = "saddr" if scheduler == "sh" else "daddr"
+        return f"jhash ip {field} mod {modulus} seed {HASH_SEED:#x}"
+    return f"numgen inc mod {modulus}"
+
+
+def l4(key: ServiceKey) -> str:
+    """The protocol match NAT with a port needs; a mark may select both."""
+    return (
+        "meta l4proto { tcp, udp }"
+        if key.protocol == "fwm"
+        else f"meta l4proto {key.protocol}"
+    )
+
+
+def target(dest: Endpoint) -> str:
+    """`dnat`'s target: port 0 keeps the client's port, as IPVS does."""
+    address, port = _ipv4(dest[0]), _port(dest[1])
+    return f"{address}:{port}" if port else address
+
+
+def mask_expr(spec: ServiceSpec) -> str:
+    """The client address as persistence sees it (masked by pmask)."""
+    if spec.pmask is None:
+        return "ip saddr"
+    return f"ip saddr & {_ipv4(spec.pmask)}"
+
+
+def schedule_rule(entry: Entry) -> str | None:
+    """A non-persistent service's one DNAT rule; None without a real server."""
+    spec, key = entry.spec, entry.spec.key
+    shares = slots(spec, entry.dests)
+    if not shares:
+        return None  # the packet reaches the router's own stack: reset / unreachable
+    if len(shares) == 1:
+        return f"{l4(key)} dnat ip to {target(shares[0][0])}"
+    if any(dest[1] == 0 for dest, _ in shares):  # map values: address only
+        value = {dest: _ipv4(dest[0]) for dest, _ in shares}
+        head = "dnat ip to"
+    else:
+        value = {dest: f"{_ipv4(dest[0])} . {dest[1]}" for dest, _ in shares}
+        head = "dnat ip addr . port to"
+    modulus = sum(share for _, share in shares)
+    pick = selector(spec.scheduler, modulus)
+    return f"{l4(key)} {head} {pick} map {{ {_ranges(shares, value)} }}"
+
+
+def persistent_rules(entry: Entry) -> list[str]:
+    """Look the client up in each real server's set, else schedule onto one."""
+    spec = entry.spec
+    sid, who = service_id(spec.key), mask_expr(spec)
+    rules = [
+        f"{who} @p_{sid}_{dest_id(d)} goto d_{sid}_{dest_id(d)}" for d in entry.dests
+    ]
+    shares = slots(spec, entry.dests)
+    if shares:
+        value = {d: f"goto d_{sid}_{dest_id(d)}" for d, _ in shares}
+        modulus = sum(share for _, share in shares)
+        pick = selector(spec.scheduler, modulus)
+        rules.append(f"{pick} vmap {{ {_ranges(shares, value)} }}")
+    return rules
+
+
+def dest_chain_rules(entry: Entry, dest: Endpoint) -> list[str]:
+    """A persistent service's real server: remember the client, then DNAT."""
+    spec = entry.spec
+    set_name = f"p_{service_id(spec.key)}_{dest_id(dest)}"
+    return [
+        f"update @{set_name} {{ {mask_expr(spec)} }}",
+        f"{l4(spec.key)} dnat ip to {target(dest)}",
+    ]
+
+
+def service_rules(entry: Entry) -> list[str]:
+    """The service chain: count the new connection, then schedule it."""
+    counter = f'counter name "c_{service_id(entry.spec.key)}"'
+    if entry.spec.persistent:
+        return [counter, *persistent_rules(entry)]
+    rule = schedule_rule(entry)
+    return [counter] + ([rule] if rule else [])
+
+
+def dest_sets(entry: Entry) -> dict[str, int]:
+    """A persistent service's set names and their timeout in seconds."""
+    if not entry.spec.persistent:
+        return {}
+    sid = service_id(entry.spec.key)
+    return {f"p_{sid}_{dest_id(d)}": entry.spec.persistent for d in entry.dests}
+
+
+def dest_chains(entry: Entry) -> dict[str, list[str]]:
+    if not entry.spec.persistent:
+        return {}
+    sid = service_id(entry.spec.key)
+    return {f"d_{sid}_{dest_id(d)}": dest_chain_rules(entry, d) for d in entry.dests}

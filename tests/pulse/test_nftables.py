@@ -1,0 +1,336 @@
+"""The nftables dataplane's ruleset, refusals and counters, without a kernel.
+
+The same features against the kernel, with real traffic through namespaces:
+tests/netns/test_nftables_kernel.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from pulse.dataplanes import DATAPLANES
+from pulse.dataplanes.nftables import NftablesDataplane, refusals, transaction
+from pulse.dataplanes.nftables.conntrack import parse, tally
+from pulse.lvs import DataplaneError, Entry, ServiceKey, ServiceSpec
+
+from .factories import config, server, virtual
+
+WEB = ServiceKey("tcp", "10.0.0.1", 80)
+RS1, RS2, RS3 = ("10.0.2.11", 80), ("10.0.2.12", 80), ("10.0.2.13", 80)
+
+
+def entry(scheduler="rr", dests=None, key=WEB, **spec):
+    dests = {RS1: 1, RS2: 1} if dests is None else dests
+    return Entry(ServiceSpec(key, scheduler, names=("web",), **spec), dests)
+
+
+def script(*entries, old=None):
+    return transaction(old, {e.spec.key: e for e in entries})
+
+
+def rules(text, chain):
+    """The rules of a chain as the script's table block writes them."""
+    lines = text.splitlines()
+    start = lines.index(f"    chain {chain} {{") + 1
+    end = lines.index("    }", start)
+    return [line.strip() for line in lines[start:end]]
+
+
+def test_the_dataplane_is_registered_as_nftables():
+    assert DATAPLANES["nftables"] is NftablesDataplane
+
+
+def test_a_first_apply_replaces_only_our_own_table():
+    text = script(entry())
+    assert text.startswith("table ip piranha\ndelete table ip piranha\n")
+    assert "flush ruleset" not in text
+    commands = [line for line in text.splitlines() if not line.startswith(" ")]
+    assert all("ip piranha" in line for line in commands if line != "}")
+    assert rules(text, "prerouting")[1:] == [
+        "meta mark vmap @marks",
+        "meta l4proto . ip daddr . th dport vmap @services",
+    ]
+
+
+def test_round_robin_gives_each_real_server_one_slot_whatever_its_weight():
+    (rule,) = rules(script(entry("rr", {RS1: 1, RS2: 5})), "s_tcp_10_0_0_1_80")[1:]
+    assert rule == (
+        "meta l4proto tcp dnat ip addr . port to numgen inc mod 2 map "
+        "{ 0 : 10.0.2.11 . 80, 1 : 10.0.2.12 . 80 }"
+    )
+
+
+def test_weighted_round_robin_splits_the_modulus_by_weight_reduced_by_their_gcd():
+    (rule,) = rules(script(entry("wrr", {RS1: 2, RS2: 10})), "s_tcp_10_0_0_1_80")[1:]
+    assert rule.endswith(
+        "numgen inc mod 6 map { 0 : 10.0.2.11 . 80, 1-5 : 10.0.2.12 . 80 }"
+    )
+
+
+def test_source_and_destination_hashing_use_jhash_of_the_address():
+    sh = rules(script(entry("sh", {RS1: 1, RS2: 2})), "s_tcp_10_0_0_1_80")[1]
+    dh = rules(script(entry("dh")), "s_tcp_10_0_0_1_80")[1]
+    assert "jhash ip saddr mod 3 seed 0x70697261 map { 0 : 10.0.2.11 . 80, 1-2 :" in sh
+    assert "jhash ip daddr mod 2 seed 0x70697261 map" in dh
+
+
+def test_a_single_real_server_is_a_plain_dnat():
+    assert rules(script(entry(dests={RS1: 3})), "s_tcp_10_0_0_1_80") == [
+        'counter name "c_tcp_10_0_0_1_80"',
+        "meta l4proto tcp dnat ip to 10.0.2.11:80",
+    ]
+
+
+def test_weight_zero_takes_no_new_connections_and_no_weight_leaves_no_dnat():
+    text = script(entry("wrr", {RS1: 0, RS2: 4, RS3: 0}))
+    assert (
+        rules(text, "s_tcp_10_0_0_1_80")[1]
+        == "meta l4proto tcp dnat ip to 10.0.2.12:80"
+    )
+    drained = script(entry("wrr", {RS1: 0, RS2: 0}))
+    assert rules(drained, "s_tcp_10_0_0_1_80") == ['counter name "c_tcp_10_0_0_1_80"']
+
+
+def test_persistence_looks_the_masked_client_up_per_real_server_before_scheduling():
+    text = script(entry("rr", {RS1: 1, RS2: 0}, persistent=300, pmask="255.255.255.0"))
+    sets = [line.strip() for line in text.splitlines() if line.startswith("    set")]
+    assert sets == [
+        f"set p_tcp_10_0_0_1_80_10_0_2_1{n}_80 {{ type ipv4_addr; "
+        "size 262144; flags dynamic, timeout; timeout 300s; }"
+        for n in (1, 2)
+    ]
+    assert rules(text, "s_tcp_10_0_0_1_80")[1:] == [
+        "ip saddr & 255.255.255.0 @p_tcp_10_0_0_1_80_10_0_2_11_80 "
+        "goto d_tcp_10_0_0_1_80_10_0_2_11_80",
+        "ip saddr & 255.255.255.0 @p_tcp_10_0_0_1_80_10_0_2_12_80 "
+        "goto d_tcp_10_0_0_1_80_10_0_2_12_80",
+        # the quiesced server keeps its clients but takes no new ones
+        "numgen inc mod 1 vmap { 0 : goto d_tcp_10_0_0_1_80_10_0_2_11_80 }",
+    ]
+    assert rules(text, "d_tcp_10_0_0_1_80_10_0_2_12_80") == [
+        "update @p_tcp_10_0_0_1_80_10_0_2_12_80 { ip saddr & 255.255.255.0 }",
+        "meta l4proto tcp dnat ip to 10.0.2.12:80",
+    ]
+
+
+def test_a_firewall_mark_service_is_found_by_mark_and_natted_for_tcp_and_udp():
+    key = ServiceKey("fwm", "", 7)
+    text = script(entry("rr", {RS1: 1}, key=key))
+    assert "add element ip piranha marks { 7 : goto s_fwm_7 }" in text
+    assert (
+        rules(text, "s_fwm_7")[1] == "meta l4proto { tcp, udp } dnat ip to 10.0.2.11:80"
+    )
+
+
+def test_udp_services_are_dispatched_by_protocol_address_and_port():
+    key = ServiceKey("udp", "10.0.0.1", 53)
+    text = script(entry("rr", {("10.0.2.11", 53): 1}, key=key))
+    assert "{ udp . 10.0.0.1 . 53 : goto s_udp_10_0_0_1_53 }" in text
+    assert "meta l4proto udp dnat ip to 10.0.2.11:53" in rules(
+        text, "s_udp_10_0_0_1_53"
+    )
+
+
+def test_a_reapply_leaves_unchanged_services_alone_and_removes_vanished_ones():
+    web, dns = entry(), entry(key=ServiceKey("udp", "10.0.0.1", 53))
+    old = {web.spec.key: web, dns.spec.key: dns}
+    text = transaction(old, {web.spec.key: web})
+    assert "s_tcp_10_0_0_1_80" not in text.replace("goto s_tcp_10_0_0_1_80", "")
+    assert "delete element ip piranha services { udp . 10.0.0.1 . 53 }" in text
+    assert "delete chain ip piranha s_udp_10_0_0_1_53" in text
+    assert "delete counter ip piranha c_udp_10_0_0_1_53" in text
+    assert not text.startswith("table ip piranha\ndelete")
+
+
+def test_a_new_persistence_timeout_recreates_the_sets_and_keeps_the_others():
+    old = entry(persistent=300)
+    new = entry(persistent=60)
+    text = transaction({WEB: old}, {WEB: new})
+    assert "delete set ip piranha p_tcp_10_0_0_1_80_10_0_2_11_80" in text
+    assert "timeout 60s" in text
+    same = transaction({WEB: old}, {WEB: entry(persistent=300, dests={RS1: 1})})
+    assert "delete set ip piranha p_tcp_10_0_0_1_80_10_0_2_11_80" not in same
+    assert "delete set ip piranha p_tcp_10_0_0_1_80_10_0_2_12_80" in same
+
+
+@pytest.mark.parametrize("scheduler", ["lc", "wlc", "lblc", "lblcr", "sed", "nq"])
+def test_schedulers_nftables_cannot_express_are_refused_naming_who_can(scheduler):
+    with pytest.raises(DataplaneError) as refused:
+        script(entry(scheduler))
+    message = str(refused.value)
+    assert f"virtual server web: scheduler {scheduler} cannot be expressed" in message
+    assert "--dataplane userspace or ipvs" in message
+
+
+def test_configure_refuses_a_configuration_with_kernel_only_schedulers():
+    cfg = config(
+        virtual("web", "10.0.0.1", 80, [server("a", "10.0.2.11")], scheduler="rr"),
+        virtual("db", "10.0.0.1", 3306, [server("b", "10.0.2.12")], scheduler="wlc"),
+        network="nat",
+    )
+    assert refusals(cfg) == [
+        "virtual server db: scheduler wlc cannot be expressed in nftables (only rr, "
+        "wrr, sh, dh); use --dataplane userspace or ipvs, which support lc, wlc, "
+        "lblc, lblcr, sed, nq"
+    ]
+    with pytest.raises(DataplaneError, match="virtual server db: scheduler wlc"):
+        asyncio.run(NftablesDataplane().configure(cfg))
+
+
+def test_direct_routing_is_refused():
+    cfg = config(virtual("web", "10.0.0.1", 80, scheduler="rr"), network="direct")
+    assert refusals(cfg) == [
+        "network = direct: the nftables dataplane forwards by NAT only; use "
+        "--dataplane ipvs for direct routing or tunnelling"
+    ]
+
+
+def test_configure_names_a_missing_nft_program(tmp_path):
+    cfg = config(virtual("web", "10.0.0.1", 80, scheduler="rr"), network="nat")
+    with pytest.raises(DataplaneError, match="nft program .* is not installed"):
+        asyncio.run(NftablesDataplane(nft=str(tmp_path / "nft")).configure(cfg))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"key": ServiceKey("tcp", "10.0.0.1; flush ruleset", 80)},
+        {"dests": {("10.0.2.11 accept", 80): 1}},
+        {"dests": {("10.0.2.11", 70000): 1}},
+        {"key": ServiceKey("sctp", "10.0.0.1", 80)},
+        {"persistent": 10, "pmask": "255.255.255.0 }"},
+    ],
+)
+def test_anything_that_is_not_an_address_or_port_never_reaches_nft(bad):
+    with pytest.raises(DataplaneError, match="not an IPv4 address|out of range|tcp or"):
+        script(entry(**bad))
+
+
+CONNTRACK = """\
+ipv4 2 tcp 6 431999 ESTABLISHED src=10.200.1.10 dst=10.0.0.1 sport=40001 dport=80 \
+src=10.0.2.11 dst=10.200.1.10 sport=80 dport=40001 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 tcp      6 119 TIME_WAIT src=10.200.1.10 dst=10.0.0.1 sport=40002 dport=80 \
+packets=6 bytes=400 src=10.0.2.12 dst=10.200.1.10 sport=80 dport=40002 packets=5 \
+bytes=900 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 udp      17 29 src=10.200.1.10 dst=10.0.0.2 sport=5000 dport=53 \
+[UNREPLIED] src=10.0.2.11 dst=10.200.1.10 sport=80 dport=5000 mark=0 zone=0 use=2
+ipv4     2 tcp      6 50 ESTABLISHED src=10.200.1.10 dst=10.200.1.1 sport=4 dport=22 \
+src=10.200.1.1 dst=10.200.1.10 sport=22 dport=4 [ASSURED] mark=0 zone=0 use=2
+ipv4     2 icmp     1 29 src=10.200.1.10 dst=10.0.0.1 type=8 code=0 id=1 src=10.0.0.1 \
+dst=10.200.1.10 type=0 code=0 id=1 mark=0 zone=0 use=2
+"""
+
+
+def test_conntrack_entries_count_as_active_and_inactive_per_real_server():
+    fwm = ServiceKey("fwm", "", 7)
+    listen = (("udp", "10.0.0.2", 53),)
+    table = {WEB: entry(), fwm: entry(key=fwm, dests={RS1: 1}, listen=listen)}
+    counts = tally(table, parse(CONNTRACK))
+    assert counts[WEB]["dests"] == {
+        "10.0.2.11:80": {"active": 1, "inactive": 0, "bytes_in": 0, "bytes_out": 0},
+        "10.0.2.12:80": {"active": 0, "inactive": 1, "bytes_in": 400, "bytes_out": 900},
+    }
+    assert (counts[WEB]["active"], counts[WEB]["inactive"]) == (1, 1)
+    assert counts[fwm]["dests"]["10.0.2.11:80"]["inactive"] == 1  # UDP: inactive
+
+
+class FakeNft:
+    """An nft program that keeps each script it is given; can be made to fail."""
+
+    def __init__(self, directory):
+        self.path, self.log = directory / "nft", directory / "scripts"
+        self.fail = directory / "fail"
+        self.log.mkdir()
+        self.path.write_text(
+            "#!/bin/sh\n"
+            f"n=$(ls {self.log} | wc -l); cat > {self.log}/$n\n"
+            f'[ -e {self.fail} ] && {{ echo "Error: Could not process rule" >&2; '
+            "exit 1; }\nexit 0\n"
+        )
+        self.path.chmod(0o755)
+
+    def scripts(self):
+        return [
+            (self.log / str(n)).read_text()
+            for n in range(len(list(self.log.iterdir())))
+        ]
+
+
+def test_applies_rebuild_first_then_send_only_changes_and_nothing_when_unchanged(
+    tmp_path,
+):
+    nft = FakeNft(tmp_path)
+    dp = NftablesDataplane(nft=str(nft.path))
+    web, smaller = {WEB: entry()}, {WEB: entry(dests={RS1: 1})}
+
+    async def steps():
+        await dp.apply(web)
+        await dp.apply(web)
+        await dp.apply(smaller)
+        await dp.close()
+
+    asyncio.run(steps())
+    first, change, close = nft.scripts()
+    assert first.startswith("table ip piranha\ndelete table ip piranha\n")
+    assert change.startswith("flush chain ip piranha s_tcp_10_0_0_1_80\n")
+    assert close == "table ip piranha\ndelete table ip piranha\n"
+    assert dp.current() == {}
+
+
+def test_a_failed_apply_reports_nft_and_the_next_one_rebuilds(tmp_path):
+    nft = FakeNft(tmp_path)
+    dp = NftablesDataplane(nft=str(nft.path))
+    asyncio.run(dp.apply({WEB: entry()}))
+    nft.fail.touch()
+    with pytest.raises(DataplaneError, match="nft -f failed: Error: Could not process"):
+        asyncio.run(dp.apply({WEB: entry(dests={RS1: 1})}))
+    assert dp.current() == {WEB: entry()}  # the kernel refused it all: unchanged
+    nft.fail.unlink()
+    asyncio.run(dp.apply({WEB: entry(dests={RS1: 1})}))
+    assert nft.scripts()[-1].startswith("table ip piranha\ndelete table ip piranha\n")
+    assert dp.current() == {WEB: entry(dests={RS1: 1})}
+
+
+def test_a_persistent_clients_traffic_refreshes_its_template_in_the_forward_hook():
+    text = script(entry("rr", {RS1: 1}, persistent=300))
+    assert rules(text, "u_tcp_10_0_0_1_10_0_2_11_80") == [
+        "meta l4proto tcp ct original proto-dst 80 "
+        "update @p_tcp_10_0_0_1_80_10_0_2_11_80 { ip saddr }"
+    ]
+    assert (
+        "add element ip piranha refresh { tcp . 10.0.0.1 . 10.0.2.11 . 80 : "
+        "goto u_tcp_10_0_0_1_10_0_2_11_80 }"
+    ) in text
+    assert "u_" not in script(entry("rr", {RS1: 1}))  # not persistent: nothing
+
+
+def test_services_of_one_vip_sharing_a_real_server_share_its_refresh_chain():
+    other = entry(
+        "rr", {RS1: 1}, key=ServiceKey("tcp", "10.0.0.1", 8080), persistent=60
+    )
+    text = script(entry("rr", {RS1: 1}, persistent=300), other)
+    assert [
+        rule.split(" update ")[0] for rule in rules(text, "u_tcp_10_0_0_1_10_0_2_11_80")
+    ] == [
+        "meta l4proto tcp ct original proto-dst 80",
+        "meta l4proto tcp ct original proto-dst 8080",
+    ]
+
+
+def test_a_new_timeout_empties_the_refresh_chain_before_its_set_is_deleted():
+    text = transaction({WEB: entry(persistent=300)}, {WEB: entry(persistent=60)})
+    lines = text.splitlines()
+    flush = lines.index("flush chain ip piranha u_tcp_10_0_0_1_10_0_2_11_80")
+    delete = lines.index("delete set ip piranha p_tcp_10_0_0_1_80_10_0_2_11_80")
+    assert flush < delete
+    assert "add element ip piranha refresh" not in text  # the element stays
+
+
+def test_a_removed_persistent_service_takes_its_refresh_chains_along():
+    text = transaction({WEB: entry(persistent=300)}, {})
+    assert (
+        "delete element ip piranha refresh { tcp . 10.0.0.1 . 10.0.2.11 . 80 }" in text
+    )
+    assert "delete chain ip piranha u_tcp_10_0_0_1_10_0_2_11_80" in text
