@@ -20,8 +20,9 @@ reqhash = $(shell cat $(1) | sha256sum | cut -c1-16)
 RUN_STAMP := $(VENV)/.installed-run-$(call reqhash,requirements.txt)
 DEV_STAMP := $(VENV)/.installed-dev-$(call reqhash,requirements.txt requirements-dev.txt)
 
-# What the e2e tests and the reference runtime need from Debian.
-APT_PACKAGES := chromium openssh-server nftables iproute2
+# What the e2e tests and the reference runtime need from Debian (sudo: the test
+# that the shipped sudoers rule parses, with visudo).
+APT_PACKAGES := chromium openssh-server nftables iproute2 sudo
 
 # $(call step,TITLE,COMMAND): print a banner, run COMMAND, name the step if it fails.
 step = printf '\n==> %s\n' '$(1)'; $(2) || { printf '\n*** make $@: step "%s" failed\n' '$(1)' >&2; exit 1; }
@@ -54,7 +55,7 @@ venv-dev: $(DEV_STAMP)
 apt:
 	@printf '\n==> system packages: %s\n' '$(APT_PACKAGES)'
 	@missing=""; \
-	for f in /usr/bin/chromium /usr/sbin/sshd /usr/sbin/nft; do \
+	for f in /usr/bin/chromium /usr/sbin/sshd /usr/sbin/nft /usr/bin/sudo; do \
 	    [ -x "$$f" ] || missing="$$missing $$f"; \
 	done; \
 	[ -x /usr/sbin/ip ] || command -v ip >/dev/null || missing="$$missing ip"; \

@@ -44,6 +44,9 @@ START_WAIT = 10.0  # seconds for a started pulse to answer (it checks lvs.cf fir
 STOP_WAIT = 12.0  # pulse bounds its graceful shutdown at 10 s; gunicorn waits 30 s
 COMMAND_TIMEOUT = 30.0  # a reload of a large lvs.cf, or systemctl waiting on a unit
 LOG_TAIL = 12  # lines of var/pulse.log shown when pulse exits at once
+# A START past this size moves var/pulse.log to pulse.log.1 (one old log is kept):
+# an embedded pulse runs for months, and the web has no logrotate to lean on.
+LOG_ROTATE_BYTES = 10 * 1024 * 1024
 POLL = 0.05  # seconds between looks while waiting for pulse
 
 
@@ -280,12 +283,22 @@ def start_embedded() -> str:
         raise ControlError(f"pulse (pid {pid}) is already there but does not answer.")
     config = Path(settings.PIRANHA_LVS_CF)
     _refuse_errors(config)
-    try:
-        start = logfile().stat().st_size  # show only this run's log lines
-    except FileNotFoundError:
-        start = 0
+    start = _rotate_log()
     process = _spawn(config)
     return _wait_started(process, start)
+
+
+def _rotate_log() -> int:
+    """Keep one old log past LOG_ROTATE_BYTES; the offset this run's lines start at."""
+    log = logfile()
+    try:
+        size = log.stat().st_size
+    except FileNotFoundError:
+        return 0
+    if size < LOG_ROTATE_BYTES:
+        return size  # show only this run's log lines
+    log.replace(log.with_name(log.name + ".1"))
+    return 0
 
 
 def _refuse_errors(config: Path) -> None:

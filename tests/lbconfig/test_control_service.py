@@ -246,6 +246,22 @@ def test_a_pulse_that_exits_at_once_is_reported_with_its_log(router):
     assert "older run" not in str(caught.value)
 
 
+def test_start_moves_a_large_log_aside_and_keeps_one_old_log(router, monkeypatch):
+    monkeypatch.setattr(control, "LOG_ROTATE_BYTES", 64)
+    router.publish()
+    (router.var / "pulse.sock").write_text("not a socket")
+    (router.var / "pulse.log.1").write_text("the oldest run\n")
+    (router.var / "pulse.log").write_text("an older run's line\n" * 4)
+
+    with pytest.raises(control.ControlError, match="is not a socket"):
+        control.act("start", "alice")
+
+    assert (router.var / "pulse.log.1").read_text() == "an older run's line\n" * 4
+    log = (router.var / "pulse.log").read_text()
+    assert "is not a socket" in log
+    assert "older run" not in log
+
+
 def test_a_second_action_while_one_runs_is_refused(router):
     router.publish()
     with open(router.var / "pulse.lock", "w") as lock:

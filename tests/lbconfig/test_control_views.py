@@ -271,7 +271,8 @@ def test_metrics_speak_the_prometheus_text_format(admin_client, running):
 
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     assert "piranha_pulse_up 1\n" in text
-    assert 'piranha_pulse_role{role="primary"} 1\n' in text
+    # No partner is configured: the router runs standalone (pulse's role).
+    assert 'piranha_pulse_role{role="standalone"} 1\n' in text
     labels = f'virtual="web",server="a",address="{running.backends[0].address}:'
     assert f"piranha_real_server_health{{{labels}" in text
     assert "# TYPE piranha_real_server_connections_total counter" in text
