@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import cast
 
@@ -33,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from pulse.daemon import Options, running  # noqa: E402
 from pulse.dataplanes.userspace import UserspaceDataplane  # noqa: E402
 from pulse.lvs import Table  # noqa: E402
+from pulse.state import ServerStatus  # noqa: E402
 
 PORT = 9700
 VIP = "127.0.0.200"
@@ -156,7 +157,10 @@ async def bench(count: int, window: float, kills: int) -> int:
                     f"CPU over {window:g} s: {cpu * 100:.1f} % of one core"
                     " (target ≤ 50 %)"
                 )
+                lag = Lag()
                 latencies = await kill_some(child, plane, count, kills)
+                lag.stop()
+                explain(daemon.state.servers, plane, count, kills, lag)
                 checks = sum(s.checks for s in daemon.state.servers.values())
                 fds_after, rss_after = resources()
                 print(
@@ -167,6 +171,50 @@ async def bench(count: int, window: float, kills: int) -> int:
         child.kill()
         child.wait(timeout=10)
     return report(cpu, latencies, kills)
+
+
+def explain(
+    servers: Mapping[tuple[str, str], ServerStatus],
+    plane: Recording,
+    count: int,
+    kills: int,
+    lag: Lag,
+) -> None:
+    """Where the time went: the failed check to the table, and the loop's lag."""
+    step = max(1, count // kills)
+    detected = [
+        plane.removed.get(address(i), float("inf"))
+        - servers[("bench", f"r{i}")].last_change
+        for i in range(0, step * kills, step)
+    ]
+    print(
+        f"failed check -> removed: p50 {statistics.median(detected) * 1000:.0f} ms,"
+        f" max {max(detected) * 1000:.0f} ms; event loop lag during the kills:"
+        f" p50 {lag.p50() * 1000:.0f} ms, max {lag.max() * 1000:.0f} ms"
+    )
+
+
+class Lag:
+    """How late a 10 ms timer fires: the event loop's delay (CPU contention)."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            start = time.monotonic()
+            await asyncio.sleep(0.01)
+            self.samples.append(time.monotonic() - start - 0.01)
+
+    def stop(self) -> None:
+        self.task.cancel()
+
+    def p50(self) -> float:
+        return statistics.median(self.samples) if self.samples else 0.0
+
+    def max(self) -> float:
+        return max(self.samples, default=0.0)
 
 
 async def kill_some(

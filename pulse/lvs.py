@@ -179,15 +179,46 @@ def _add_servers(
 ) -> None:
     """The virtual's real servers that have a weight; the first entry wins.
 
-    The runtime's hot loop on every health change (5,000 real servers), so
-    lookups are bound to locals.
+    The runtime's hot loop on every health change (5,000 real servers): the
+    keys and endpoints come precomputed from `_plan`, the lookups run in C.
     """
-    name, get, add = virtual.name, slots.get, pool.setdefault
-    for server in virtual.servers:
-        if server.active:
-            slot = get((name, server.name))
-            if slot is not None and slot[0] is not None:
-                add((server.address, server.port), slot[0])
+    keys, endpoints, unique = _plan(virtual)
+    found = map(slots.get, keys)
+    if unique and not pool:
+        pool.update(
+            {
+                e: s[0]
+                for e, s in zip(endpoints, found, strict=True)
+                if s is not None and s[0] is not None
+            }
+        )
+        return
+    for endpoint, slot in zip(endpoints, found, strict=True):
+        if slot is not None and slot[0] is not None:
+            pool.setdefault(endpoint, slot[0])
+
+
+Plan = tuple[tuple[ServerId, ...], tuple[Endpoint, ...], bool]
+# Per virtual server (by identity): its active servers' keys and endpoints,
+# and whether the endpoints are distinct. A memo of a pure function: an entry
+# is used only for the very object it was made from, and the memo is emptied
+# when it grows past a few reloads' worth.
+_PLANS: dict[int, tuple[lvscf.VirtualServer, Plan]] = {}
+PLANS_KEPT = 20_000
+
+
+def _plan(virtual: lvscf.VirtualServer) -> Plan:
+    cached = _PLANS.get(id(virtual))
+    if cached is not None and cached[0] is virtual:
+        return cached[1]
+    if len(_PLANS) >= PLANS_KEPT:
+        _PLANS.clear()
+    servers = active_servers(virtual)
+    keys = tuple((virtual.name, s.name) for s in servers)
+    endpoints = tuple((s.address, s.port) for s in servers)
+    plan = (keys, endpoints, len(set(endpoints)) == len(endpoints))
+    _PLANS[id(virtual)] = (virtual, plan)
+    return plan
 
 
 def _service_changed(old: ServiceSpec, new: ServiceSpec) -> bool:

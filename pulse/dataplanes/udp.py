@@ -31,6 +31,7 @@ class UdpFlow(asyncio.DatagramProtocol):
         self.last = time.monotonic()
         backend.active += 1
         backend.conns += 1
+        front.pool.version += 1
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -42,6 +43,7 @@ class UdpFlow(asyncio.DatagramProtocol):
     def send(self, data: bytes) -> None:
         self.last = time.monotonic()
         self.backend.bytes_in += len(data)
+        self.front.pool.version += 1
         if self.transport is None:
             if len(self.queue) < QUEUE_LIMIT:
                 self.queue.append(data)
@@ -51,6 +53,7 @@ class UdpFlow(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         self.last = time.monotonic()
         self.backend.bytes_out += len(data)
+        self.front.pool.version += 1
         if self.front.transport is not None:
             self.front.transport.sendto(data, self.client)
 
@@ -62,6 +65,7 @@ class UdpFlow(asyncio.DatagramProtocol):
             return
         self.closed = True
         self.backend.active -= 1
+        self.front.pool.version += 1
         self.front.flows.pop(self.client, None)
         self.front.pool.flows.discard(self)
         if self.transport is not None:
@@ -71,8 +75,8 @@ class UdpFlow(asyncio.DatagramProtocol):
 class UdpFront(asyncio.DatagramProtocol):
     """The socket on VIP:port; it also plays the role of a listener."""
 
-    def __init__(self, pool: Pool, idle: float) -> None:
-        self.pool, self.idle = pool, idle
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
         self.transport: asyncio.DatagramTransport | None = None
         self.flows: dict[tuple[str, int], UdpFlow] = {}
         self._sweeper: asyncio.TimerHandle | None = None
@@ -117,8 +121,9 @@ class UdpFront(asyncio.DatagramProtocol):
 
     def _sweep(self) -> None:
         now = time.monotonic()
+        idle = self.pool.timeouts.udp  # read each time: a reload may change it
         for flow in list(self.flows.values()):
-            if now - flow.last > self.idle:
+            if now - flow.last > idle:
                 flow.close()
         self._sweeper = asyncio.get_running_loop().call_later(SWEEP, self._sweep)
 

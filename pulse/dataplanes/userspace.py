@@ -3,10 +3,10 @@
 No root needed. Each service is a `Pool` of backends with an IPVS scheduler
 (`pulse.schedulers`) and, when persistent, a template table; virtual servers
 sharing a firewall mark listen on each of their addresses into one pool.
-Bytes are moved by the transports: a chunk read from one side is written to
-the other with no per-byte Python work, and reading pauses while the other
-side's buffer is full. Weight 0 takes no new connections; existing ones
-continue, also when a backend is removed.
+Proxied TCP connections are in `tcp.py`, UDP flows in `udp.py`. Weight 0
+takes no new connections; existing ones continue, also when a backend is
+removed. ipvsadm --set's timeouts are the idle timeouts of proxied
+connections (`Timeouts`).
 """
 
 from __future__ import annotations
@@ -15,18 +15,44 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 
 import lvscf
 
 from ..lvs import DataplaneError, Endpoint, Entry, ServiceKey, ServiceSpec, Table
 from ..schedulers import PersistenceTable, Scheduler, make_scheduler
+from .tcp import ClientSide, Link
 from .udp import UdpFlow, UdpFront
 
 logger = logging.getLogger(__name__)
 
 BACKLOG = 1024
-CONNECT_TIMEOUT = 10.0  # seconds to reach a backend before the client is reset
+SWEEP = 1.0  # seconds between sweeps for idle TCP connections
+
+
+@dataclass
+class Timeouts:
+    """Idle timeouts of proxied connections, in seconds: ipvsadm --set's three.
+
+    `tcp` ends an established connection nothing has crossed for that long,
+    `tcpfin` one half-closed (a FIN seen from one side), `udp` a UDP flow.
+    A 0 in lvs.cf leaves the kernel's default, so these are IPVS's defaults
+    (`ipvsadm -L --timeout`: 900 120 300).
+    """
+
+    tcp: float = 900.0
+    tcpfin: float = 120.0
+    udp: float = 300.0
+
+    @classmethod
+    def from_config(cls, config: lvscf.Config) -> Timeouts:
+        default = cls()
+        return cls(
+            float(config.tcp_timeout or default.tcp),
+            float(config.tcpfin_timeout or default.tcpfin),
+            float(config.udp_timeout or default.udp),
+        )
 
 
 class Backend:
@@ -62,7 +88,13 @@ class Backend:
 class Pool:
     """One service: its scheduler, persistence and backends."""
 
-    def __init__(self, spec: ServiceSpec) -> None:
+    def __init__(self, spec: ServiceSpec, timeouts: Timeouts | None = None) -> None:
+        # Bound once: asyncio.get_running_loop() costs a getpid() syscall.
+        self.loop = asyncio.get_running_loop()
+        self.timeouts = timeouts or Timeouts()  # shared: a reload changes them
+        # Bumped on every change the status shows (dests, counters), so a
+        # status poll re-serializes only the services that changed.
+        self.version = 0
         self.backends: dict[Endpoint, Backend] = {}
         self._weights: dict[Endpoint, int] = {}  # as last set
         self.links: set[Link] = set()
@@ -75,6 +107,7 @@ class Pool:
     def configure(self, spec: ServiceSpec) -> None:
         """Take new settings; a new scheduler or persistence starts afresh."""
         old, self.spec = self.spec, spec
+        self.version += 1
         if spec.scheduler != old.scheduler:
             self.scheduler = make_scheduler(spec.scheduler)
             self.scheduler.update(list(self.backends.values()))
@@ -108,6 +141,7 @@ class Pool:
                 else:
                     backend.weight = weight
         self._weights = dict(dests)
+        self.version += 1
         self.scheduler.update(list(backends.values()))
 
     def pick(self, client: str, target: str) -> Backend | None:
@@ -121,6 +155,16 @@ class Pool:
             return pinned
         return self.scheduler.pick(client, target)
 
+    def expire(self, now: float) -> None:
+        """End the connections idle past their timeout (tcpfin once half-closed)."""
+        tcp, tcpfin = self.timeouts.tcp, self.timeouts.tcpfin
+        for link in [
+            link
+            for link in self.links
+            if now - link.last > (tcpfin if link.eofs else tcp)
+        ]:
+            link.abort()
+
     def counters(self) -> dict[str, Any]:
         dests = {f"{a}:{p}": b.as_dict() for (a, p), b in self.backends.items()}
         totals = {
@@ -128,192 +172,6 @@ class Pool:
             for k in ("active", "inactive", "conns", "bytes_in", "bytes_out")
         }
         return {**totals, "dests": dests}
-
-
-class Link:
-    """One proxied TCP connection: the client side and the backend side."""
-
-    __slots__ = ("pool", "backend", "client", "server", "eofs", "closed")
-
-    def __init__(self, pool: Pool, backend: Backend) -> None:
-        self.pool, self.backend = pool, backend
-        self.client: asyncio.Transport | None = None
-        self.server: asyncio.Transport | None = None
-        self.eofs = 0
-        self.closed = False
-        backend.active += 1
-        backend.conns += 1
-        pool.links.add(self)
-
-    def half_closed(self) -> None:
-        # IPVS counts a connection past its FIN as inactive.
-        self.eofs += 1
-        if self.eofs == 1:
-            self.backend.active -= 1
-            self.backend.inactive += 1
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        if self.eofs:
-            self.backend.inactive -= 1
-        else:
-            self.backend.active -= 1
-        self.pool.links.discard(self)
-        for transport in (self.client, self.server):
-            if transport is not None:
-                transport.close()
-
-    def abort(self) -> None:
-        for transport in (self.client, self.server):
-            if transport is not None:
-                transport.abort()
-        self.close()
-
-
-class _Side(asyncio.Protocol):
-    """Common half of a proxied connection: forward, mirror flow control."""
-
-    link: Link | None = None
-    transport: asyncio.Transport | None = None
-
-    def peer(self) -> asyncio.Transport | None:
-        raise NotImplementedError
-
-    def count(self, size: int) -> None:
-        raise NotImplementedError
-
-    def data_received(self, data: bytes) -> None:
-        peer = self.peer()
-        if peer is not None:
-            peer.write(data)
-            self.count(len(data))
-
-    def eof_received(self) -> bool:
-        peer = self.peer()
-        if self.link is not None:
-            self.link.half_closed()
-        if peer is not None and peer.can_write_eof():
-            peer.write_eof()
-        if self.link is not None and self.link.eofs >= 2:
-            self.link.close()
-        return True
-
-    def pause_writing(self) -> None:
-        peer = self.peer()
-        if peer is not None:
-            peer.pause_reading()
-
-    def resume_writing(self) -> None:
-        peer = self.peer()
-        if peer is not None and not peer.is_closing():
-            peer.resume_reading()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.link is not None:
-            self.link.close()
-
-
-class ServerSide(_Side):
-    """The connection to the backend."""
-
-    def __init__(self, link: Link) -> None:
-        self.link = link
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
-
-    def peer(self) -> asyncio.Transport | None:
-        return self.link.client if self.link else None
-
-    def count(self, size: int) -> None:
-        if self.link is not None:
-            self.link.backend.bytes_out += size
-
-
-class ClientSide(_Side):
-    """A client's connection to the VIP.
-
-    Until the backend connection is up, what the client sends is held here
-    (uvloop may start reading even when connection_made paused it).
-    """
-
-    def __init__(self, pool: Pool) -> None:
-        self.pool = pool
-        self.pending: list[bytes] | None = []
-        self.pending_eof = False
-
-    def data_received(self, data: bytes) -> None:
-        if self.pending is not None:
-            self.pending.append(data)
-            if self.transport is not None:
-                self.transport.pause_reading()
-            return
-        super().data_received(data)
-
-    def eof_received(self) -> bool:
-        if self.pending is not None:
-            self.pending_eof = True
-            return True
-        return super().eof_received()
-
-    def connected(self) -> None:
-        """The backend is reachable: send what was held, then stream."""
-        held, self.pending = self.pending or [], None
-        for data in held:
-            super().data_received(data)
-        if self.pending_eof:
-            super().eof_received()
-        elif self.transport is not None and not self.transport.is_closing():
-            self.transport.resume_reading()
-
-    def peer(self) -> asyncio.Transport | None:
-        return self.link.server if self.link else None
-
-    def count(self, size: int) -> None:
-        if self.link is not None:
-            self.link.backend.bytes_in += size
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports implement asyncio.Transport without subclassing it.
-        self.transport = transport = cast(asyncio.Transport, transport)
-        backend = self.pool.pick(*self._addresses(transport))
-        if backend is None:
-            transport.abort()  # no server: the client sees a reset, as with IPVS
-            return
-        self.link = Link(self.pool, backend)
-        self.link.client = transport
-        transport.pause_reading()
-        asyncio.get_running_loop().create_task(self._connect(self.link))
-
-    def _addresses(self, transport: asyncio.Transport) -> tuple[str, str]:
-        """(client, target) addresses, looked up only when the pool needs them."""
-        pool = self.pool
-        client = target = ""
-        if pool.persistence is not None or pool.scheduler.needs_client:
-            client = transport.get_extra_info("peername")[0]
-        if pool.scheduler.needs_target:
-            target = transport.get_extra_info("sockname")[0]
-        return client, target
-
-    async def _connect(self, link: Link) -> None:
-        loop = asyncio.get_running_loop()
-        backend = link.backend
-        try:
-            async with asyncio.timeout(CONNECT_TIMEOUT):
-                transport, _ = await loop.create_connection(
-                    lambda: ServerSide(link), backend.address, backend.port
-                )
-        except (OSError, TimeoutError) as exc:
-            logger.debug("backend %s:%s: %s", backend.address, backend.port, exc)
-            link.abort()
-            return
-        link.server = transport
-        if link.closed:
-            transport.close()
-        else:
-            self.connected()
 
 
 class Service:
@@ -334,14 +192,27 @@ class UserspaceDataplane:
 
     def __init__(self) -> None:
         self._services: dict[ServiceKey, Service] = {}
-        self._udp_timeout = 300.0
+        self.timeouts = Timeouts()
+        self._sweeper: asyncio.TimerHandle | None = None
 
     async def configure(self, config: lvscf.Config) -> None:
-        # ipvsadm --set's UDP timeout is the idle time of a proxied UDP flow.
-        self._udp_timeout = float(config.udp_timeout or 300)
+        """ipvsadm --set's timeouts become the proxied connections' idle times."""
+        fresh = Timeouts.from_config(config)
+        # One object shared by every pool and UDP front: changed in place.
+        self.timeouts.tcp, self.timeouts.tcpfin = fresh.tcp, fresh.tcpfin
+        self.timeouts.udp = fresh.udp
+
+    def _sweep(self) -> None:
+        now = time.monotonic()
+        for service in self._services.values():
+            service.pool.expire(now)
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.call_later(SWEEP, self._sweep)
 
     async def apply(self, table: Table) -> None:
         """Open every new socket first; only then switch, in one step."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().call_later(SWEEP, self._sweep)
         pools, opened = await self._open_listeners(table)
         for key in list(self._services):
             if key not in table:
@@ -359,7 +230,11 @@ class UserspaceDataplane:
         try:
             for key, entry in table.items():
                 have = self._services.get(key)
-                pool = have.pool if have else pools.setdefault(key, Pool(entry.spec))
+                pool = (
+                    have.pool
+                    if have
+                    else pools.setdefault(key, Pool(entry.spec, self.timeouts))
+                )
                 for where in entry.spec.listen:
                     if have is None or where not in have.listeners:
                         opened[where] = await self._listen(where, pool)
@@ -373,7 +248,7 @@ class UserspaceDataplane:
         protocol, address, port = where
         loop = asyncio.get_running_loop()
         if protocol == "udp":
-            front = UdpFront(pool, self._udp_timeout)
+            front = UdpFront(pool)
             await loop.create_datagram_endpoint(
                 lambda: front, local_addr=(address, port)
             )
@@ -415,8 +290,21 @@ class UserspaceDataplane:
     def counters(self) -> dict[ServiceKey, dict[str, Any]]:
         return {key: s.pool.counters() for key, s in self._services.items()}
 
+    def versions(self) -> dict[ServiceKey, int]:
+        """Per service, a number that changes whenever its status does."""
+        return {key: s.pool.version for key, s in self._services.items()}
+
+    def service(self, key: ServiceKey) -> tuple[Entry, dict[str, Any]]:
+        """One service's entry and counters (what current/counters hold for it)."""
+        pool = self._services[key].pool
+        weights = {e: b.weight for e, b in pool.backends.items()}
+        return Entry(pool.spec, weights), pool.counters()
+
     async def close(self) -> None:
         """Stop listening and end the proxied connections."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         services = list(self._services.values())
         self._services.clear()
         servers = [

@@ -124,3 +124,10 @@ def free_port(host: str = "127.0.0.1", kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+async def half_close(reader, writer):
+    """Say goodbye and send a FIN at once; keep reading until the client's."""
+    writer.write(b"bye\n")
+    writer.write_eof()
+    await reader.read()

@@ -155,3 +155,21 @@ def test_applying_the_diff_reaches_the_desired_table():
     for op in diff(current, desired):
         apply_op(table, op)
     assert table == desired
+
+
+def test_a_repeated_address_and_port_keeps_the_first_servers_weight():
+    servers = (server("a", "10.0.0.1", weight=2), server("b", "10.0.0.1", weight=5))
+    cfg = config(virtual("web", "192.0.2.1", 80, servers))
+    slots = {("web", "a"): up(2), ("web", "b"): up(5)}
+    assert desired_table(cfg, slots)[KEY].dests == {("10.0.0.1", 80): 2}
+    slots[("web", "a")] = Slot(None, False)
+    assert desired_table(cfg, slots)[KEY].dests == {("10.0.0.1", 80): 5}
+
+
+def test_a_new_configuration_object_gets_its_own_servers():
+    slots = {("web", "a"): up(), ("web", "b"): up(), ("web", "c"): up()}
+    before = desired_table(config(web()), slots)
+    servers = (server("a", "10.0.0.1"), server("c", "10.0.0.3"))
+    after = desired_table(config(virtual("web", "192.0.2.1", 80, servers)), slots)
+    assert set(before[KEY].dests) == {("10.0.0.1", 80), ("10.0.0.2", 80)}
+    assert set(after[KEY].dests) == {("10.0.0.1", 80), ("10.0.0.3", 80)}
