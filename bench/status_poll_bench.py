@@ -8,8 +8,8 @@ up, a client process polls "status" over the real socket, one request at a
 time, as the web does. Reported: the round trip (median, p95), and the CPU
 this process spends per poll — its CPU during the polls minus its idle CPU
 (the checks) over an equal window, divided by the polls. Also, in process:
-the CPU of `status()` + `json.dumps` (what control.py answers with today)
-and of `status_json()` (the cached answer, for control.py to send as is).
+the CPU of `status()` + `json.dumps` (the uncached answer) and of
+`status_json()` (the cached answer, which control.py sends as is).
 Target (issue 7): ≤ 5 ms of CPU per poll. Loopback only; the child is
 always stopped.
 

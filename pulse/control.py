@@ -16,7 +16,7 @@ import socket
 import stat
 from typing import TYPE_CHECKING, Any
 
-from .status import status
+from .status_cache import status_json
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -68,7 +68,9 @@ class ControlServer:
         try:
             while line := await reader.readline():
                 answer = await self.handle(line)
-                writer.write(json.dumps(answer).encode() + b"\n")
+                if not isinstance(answer, bytes):
+                    answer = json.dumps(answer).encode()
+                writer.write(answer + b"\n")
                 await writer.drain()
         except (ConnectionError, ValueError):
             pass  # a client that went away or sent an over-long line
@@ -78,15 +80,15 @@ class ControlServer:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
 
-    async def handle(self, line: bytes) -> dict[str, Any]:
-        """Answer one request line."""
+    async def handle(self, line: bytes) -> dict[str, Any] | bytes:
+        """Answer one request line (status comes serialized, from its cache)."""
         try:
             request = json.loads(line)
             command = request["cmd"]
         except (ValueError, KeyError, TypeError):
             return {"ok": False, "error": 'expected {"cmd": ...}'}
         if command == "status":
-            return {"ok": True, "status": status(self.daemon)}
+            return b'{"ok": true, "status": ' + status_json(self.daemon).encode() + b"}"
         if command == "reload":
             error = await self.daemon.reload()
             return {"ok": not error, "error": error} if error else {"ok": True}
