@@ -41,32 +41,34 @@ def why_not_writable(directory: Path) -> str | None:
 
 def check_var_dir(**kwargs: Any) -> list[checks.CheckMessage]:
     var_dir = Path(settings.PIRANHA_VAR_DIR)
-    reason = why_not_writable(var_dir)
-    if reason is None:
-        return []
-    return [
-        checks.Error(
-            f"The state directory {var_dir} is not writable: {reason}.",
-            hint="It holds the database and the secret key. Create it, make it "
-            "writable by the user that runs piranha-web, or set PIRANHA_VAR_DIR.",
-            id="lbconfig.E001",
-        )
-    ]
+    return _writable(
+        var_dir,
+        f"The state directory {var_dir} is not writable",
+        hint="It holds the database and the secret key. Create it, make it "
+        "writable by the user that runs piranha-web, or set PIRANHA_VAR_DIR.",
+        id="lbconfig.E001",
+    )
 
 
 def check_lvs_cf_dir(**kwargs: Any) -> list[checks.CheckMessage]:
     lvs_cf = Path(settings.PIRANHA_LVS_CF)
-    reason = why_not_writable(lvs_cf.parent)
+    return _writable(
+        lvs_cf.parent,
+        f"The directory of lvs.cf, {lvs_cf.parent}, is not writable",
+        hint="lvs.cf is replaced atomically (a temporary file renamed over it), "
+        "so its directory must be writable. Fix it or set PIRANHA_LVS_CF.",
+        id="lbconfig.E002",
+    )
+
+
+def _writable(
+    directory: Path, problem: str, *, hint: str, id: str
+) -> list[checks.CheckMessage]:
+    """No message if `directory` is writable, else the error `problem: reason.`"""
+    reason = why_not_writable(directory)
     if reason is None:
         return []
-    return [
-        checks.Error(
-            f"The directory of lvs.cf, {lvs_cf.parent}, is not writable: {reason}.",
-            hint="lvs.cf is replaced atomically (a temporary file renamed over it), "
-            "so its directory must be writable. Fix it or set PIRANHA_LVS_CF.",
-            id="lbconfig.E002",
-        )
-    ]
+    return [checks.Error(f"{problem}: {reason}.", hint=hint, id=id)]
 
 
 SUN_PATH_MAX = 107  # bytes of a Unix socket path (sun_path holds 108 with the NUL)
@@ -102,17 +104,13 @@ def check_pulse(**kwargs: Any) -> list[checks.CheckMessage]:
 
 def _check_pulse_mode(mode: str, path: Path) -> list[checks.CheckMessage]:
     if mode == "embedded":
-        reason = why_not_writable(path.parent)
-        if reason is None:
-            return []
-        return [
-            checks.Error(
-                f"pulse cannot create its control socket in {path.parent}: {reason}.",
-                hint="In the embedded mode the web starts pulse as its own user; "
-                "make the directory writable or set PIRANHA_PULSE_SOCKET.",
-                id="lbconfig.E005",
-            )
-        ]
+        return _writable(
+            path.parent,
+            f"pulse cannot create its control socket in {path.parent}",
+            hint="In the embedded mode the web starts pulse as its own user; "
+            "make the directory writable or set PIRANHA_PULSE_SOCKET.",
+            id="lbconfig.E005",
+        )
     if shutil.which("sudo") is None:
         return [
             checks.Warning(

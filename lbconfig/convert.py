@@ -116,26 +116,15 @@ def _real_servers() -> dict[int, list[RealRow]]:
 def _virtual(vs: VirtualServer, reals: Iterable[RealRow]) -> lvscf.VirtualServer:
     extra = vs.extra or {}
     dirs = extra.get("dirs")
-    unset = vs.address == "0.0.0.0" and not vs.device  # imported without address
     return lvscf.VirtualServer(
-        name=vs.name,
-        active=vs.active,
-        address=None if unset else vs.address,
-        device=None if unset else vs.device,
+        **_checked_service(vs),
         sorry_server=vs.sorry_server or None,
-        vip_nmask=vs.vip_nmask or None,
         fwmark=vs.fwmark,
-        port=vs.port,
         persistent=vs.persistent,
         pmask=(vs.pmask or None) if vs.persistent else None,
-        send=vs.send or None,
-        expect=vs.expect or None,
-        use_regex=vs.use_regex,
-        send_program=vs.send_program or None,
         load_monitor=vs.load_monitor,
         scheduler=vs.scheduler,
         protocol=vs.protocol,
-        timeout=vs.timeout,
         reentry=vs.reentry,
         quiesce_server=vs.quiesce_server,
         client_monitor=vs.client_monitor,
@@ -144,8 +133,26 @@ def _virtual(vs: VirtualServer, reals: Iterable[RealRow]) -> lvscf.VirtualServer
         master=extra.get("master"),
         dirs=tuple(dirs) if dirs is not None else None,
         servers=tuple(_real(row, vs.port) for row in reals),
-        comments=_comments(vs.comments, vs.notes),
     )
+
+
+def _checked_service(row: VirtualServer | FailoverService) -> dict[str, Any]:
+    """The keys a virtual and a failover block share: address, port, the check."""
+    unset = row.address == "0.0.0.0" and not row.device  # imported without address
+    return {
+        "name": row.name,
+        "active": row.active,
+        "address": None if unset else row.address,
+        "device": None if unset else row.device,
+        "vip_nmask": row.vip_nmask or None,
+        "port": row.port,
+        "timeout": row.timeout,
+        "send_program": row.send_program or None,
+        "send": row.send or None,
+        "expect": row.expect or None,
+        "use_regex": row.use_regex,
+        "comments": _comments(row.comments, row.notes),
+    }
 
 
 def _real(row: RealRow, default_port: int) -> lvscf.RealServer:
@@ -176,23 +183,11 @@ def _failover(fs: FailoverService) -> lvscf.VirtualServer:
     kept = {k: v for k, v in (fs.extra or {}).items() if k in FAILOVER_EXTRA}
     if kept.get("dirs") is not None:
         kept["dirs"] = tuple(kept["dirs"])
-    unset = fs.address == "0.0.0.0" and not fs.device  # imported without address
     return lvscf.VirtualServer(
-        name=fs.name,
-        active=fs.active,
-        address=None if unset else fs.address,
-        device=None if unset else fs.device,
-        vip_nmask=fs.vip_nmask or None,
-        port=fs.port,
-        timeout=fs.timeout,
+        **_checked_service(fs),
         start_cmd=fs.start_cmd or None,
         stop_cmd=fs.stop_cmd or None,
-        send_program=fs.send_program or None,
-        send=fs.send or None,
-        expect=fs.expect or None,
-        use_regex=fs.use_regex,
         servers=tuple(_real_from_dict(s) for s in (fs.extra or {}).get("servers", ())),
-        comments=_comments(fs.comments, fs.notes),
         **kept,
     )
 
@@ -297,31 +292,18 @@ def _import_redundancy(config: lvscf.Config) -> None:
 
 def _import_virtual(vs: lvscf.VirtualServer, position: int) -> None:
     row = VirtualServer.objects.create(
-        name=vs.name,
-        active=vs.active,
-        address=vs.address or "0.0.0.0",
-        device=vs.device or "",
-        vip_nmask=vs.vip_nmask or "",
-        port=vs.port,
+        **_checked_service_row(vs, position),
         protocol=vs.protocol,
         fwmark=vs.fwmark,
         sorry_server=vs.sorry_server,
         reentry=vs.reentry,
-        timeout=vs.timeout,
         quiesce_server=vs.quiesce_server,
         load_monitor=vs.load_monitor,
         scheduler=vs.scheduler,
         persistent=vs.persistent,
         pmask=vs.pmask or "",
-        send_program=vs.send_program or "",
-        send=vs.send or "",
-        expect=vs.expect or "",
-        use_regex=vs.use_regex,
         client_monitor=vs.client_monitor,
-        position=position,
         extra={key: getattr(vs, key) for key in VIRTUAL_EXTRA},
-        notes="\n".join(vs.comments.above),
-        comments=_stored_comments(vs.comments),
     )
     RealServer.objects.bulk_create(
         RealServer(
@@ -353,21 +335,28 @@ def _import_failover(fs: lvscf.VirtualServer, position: int) -> None:
         for rs in fs.servers
     ]
     FailoverService.objects.create(
-        name=fs.name,
-        active=fs.active,
-        address=fs.address or "0.0.0.0",
-        device=fs.device or "",
-        vip_nmask=fs.vip_nmask or "",
-        port=fs.port,
-        timeout=fs.timeout,
+        **_checked_service_row(fs, position),
         start_cmd=fs.start_cmd or "",
         stop_cmd=fs.stop_cmd or "",
-        send_program=fs.send_program or "",
-        send=fs.send or "",
-        expect=fs.expect or "",
-        use_regex=fs.use_regex,
-        position=position,
         extra=kept,
-        notes="\n".join(fs.comments.above),
-        comments=_stored_comments(fs.comments),
     )
+
+
+def _checked_service_row(vs: lvscf.VirtualServer, position: int) -> dict[str, Any]:
+    """The columns a virtual and a failover row share (see `_checked_service`)."""
+    return {
+        "name": vs.name,
+        "active": vs.active,
+        "address": vs.address or "0.0.0.0",
+        "device": vs.device or "",
+        "vip_nmask": vs.vip_nmask or "",
+        "port": vs.port,
+        "timeout": vs.timeout,
+        "send_program": vs.send_program or "",
+        "send": vs.send or "",
+        "expect": vs.expect or "",
+        "use_regex": vs.use_regex,
+        "position": position,
+        "notes": "\n".join(vs.comments.above),
+        "comments": _stored_comments(vs.comments),
+    }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Div, Field, Fieldset, Layout, Submit
@@ -33,6 +33,14 @@ MASKS = [("", "Unused")] + [
     ).split()
 ]
 
+# The notes of a block or of the whole file: a few lines, written as `#` lines.
+NOTES_WIDGETS = {"notes": forms.Textarea(attrs={"rows": 3})}
+
+
+def mask_field(label: str) -> forms.ChoiceField:
+    """A netmask chosen from MASKS; "Unused" leaves the key out of lvs.cf."""
+    return forms.ChoiceField(label=label, choices=MASKS, required=False)
+
 
 class VersionedForm(forms.ModelForm):  # type: ignore[type-arg]
     """Refuses a save made from a page that is older than the row (optimistic lock)."""
@@ -48,6 +56,13 @@ class VersionedForm(forms.ModelForm):  # type: ignore[type-arg]
             notes.strip = False
         self.helper = FormHelper()
         self.helper.add_input(Submit("accept", "ACCEPT"))
+        parts = self.layout_parts()
+        if parts:
+            self.helper.layout = Layout("seen_version", *parts)
+
+    def layout_parts(self) -> tuple[Any, ...]:
+        """The crispy layout after the hidden version; () keeps the default one."""
+        return ()
 
     def clean_notes(self) -> str:
         # Browsers send a text area's line breaks as CR LF; notes become # lines.
@@ -79,7 +94,7 @@ class StaleEdit(Exception):
     """The row changed between the form's validation and its save."""
 
 
-class ExtraFieldsMixin:
+class ExtraFieldsForm(VersionedForm):
     """Keys no panel of the original had (FOS, legacy), kept in the row's `extra`.
 
     `extra_fields` names form fields whose values live in `instance.extra` under
@@ -87,9 +102,12 @@ class ExtraFieldsMixin:
     """
 
     extra_fields: tuple[str, ...] = ()
-    instance: Any
-    fields: Any
-    cleaned_data: dict[str, Any]
+    # Initial values for keys the row's `extra` does not have.
+    extra_defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.load_extra(self.extra_defaults)
 
     def load_extra(self, defaults: dict[str, Any]) -> None:
         stored = {**defaults, **(self.instance.extra or {})}
@@ -106,6 +124,10 @@ class ExtraFieldsMixin:
             extra[name] = None if value in ("", None) else value
         self.instance.extra = extra
 
+    def save(self, commit: bool = True) -> Any:
+        self.store_extra()
+        return super().save(commit)
+
 
 def _words(value: str) -> list[str] | None:
     words = value.split()
@@ -114,7 +136,7 @@ def _words(value: str) -> list[str] | None:
     return words or None
 
 
-class GlobalSettingsForm(ExtraFieldsMixin, VersionedForm):
+class GlobalSettingsForm(ExtraFieldsForm):
     extra_fields = (
         "heartbeat",
         "sync",
@@ -142,9 +164,7 @@ class GlobalSettingsForm(ExtraFieldsMixin, VersionedForm):
         choices=[("", "unset"), ("nothing", "nothing"), ("preempt", "preempt")],
         required=False,
     )
-    nat_nmask = forms.ChoiceField(
-        label="NAT Router netmask", choices=MASKS, required=False
-    )
+    nat_nmask = mask_field("NAT Router netmask")
 
     class Meta:
         model = GlobalSettings
@@ -167,13 +187,18 @@ class GlobalSettingsForm(ExtraFieldsMixin, VersionedForm):
             "service",
             "notes",
         ]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = NOTES_WIDGETS
+
+    extra_defaults: ClassVar[dict[str, Any]] = {"heartbeat": True}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["network"].widget = forms.RadioSelect(choices=NETWORK_CHOICES)
-        self.helper.layout = Layout(
-            "seen_version",
+        # Older clients and scripts post the page without it: keep what it was.
+        self.fields["service"].required = False
+
+    def layout_parts(self) -> tuple[Any, ...]:
+        return (
             Fieldset("", "primary", "primary_private"),
             Fieldset("", "tcp_timeout", "tcpfin_timeout", "udp_timeout"),
             Fieldset("Use network type", "network"),
@@ -191,17 +216,10 @@ class GlobalSettingsForm(ExtraFieldsMixin, VersionedForm):
             ),
             Fieldset("Legacy and FOS keys", *self.extra_fields),
         )
-        self.load_extra({"heartbeat": True})
-        # Older clients and scripts post the page without it: keep what it was.
-        self.fields["service"].required = False
 
     def clean_service(self) -> str:
         service: str = self.cleaned_data.get("service") or self.instance.service
         return service
-
-    def save(self, commit: bool = True) -> Any:
-        self.store_extra()
-        return super().save(commit)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -240,7 +258,7 @@ class RedundancyForm(VersionedForm):
         return data
 
 
-class VirtualServerForm(ExtraFieldsMixin, VersionedForm):
+class VirtualServerForm(ExtraFieldsForm):
     extra_fields = ("start_cmd", "stop_cmd", "master", "dirs")
     start_cmd = forms.CharField(
         label="Start command (FOS)", required=False, validators=[validate_command]
@@ -256,12 +274,8 @@ class VirtualServerForm(ExtraFieldsMixin, VersionedForm):
         required=False,
         help_text="Words separated by spaces.",
     )
-    vip_nmask = forms.ChoiceField(
-        label="Virtual IP Network Mask", choices=MASKS, required=False
-    )
-    pmask = forms.ChoiceField(
-        label="Persistence Network Mask", choices=MASKS, required=False
-    )
+    vip_nmask = mask_field("Virtual IP Network Mask")
+    pmask = mask_field("Persistence Network Mask")
 
     class Meta:
         model = VirtualServer
@@ -284,24 +298,17 @@ class VirtualServerForm(ExtraFieldsMixin, VersionedForm):
             "client_monitor",
             "notes",
         ]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = NOTES_WIDGETS
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper.layout = Layout(
-            "seen_version",
+    def layout_parts(self) -> tuple[Any, ...]:
+        return (
             *[Field(name) for name in self.Meta.fields if name != "client_monitor"],
             Fieldset("Advanced", "client_monitor"),
             Fieldset("Legacy and FOS keys", *self.extra_fields),
         )
-        self.load_extra({})
 
     def clean_dirs(self) -> list[str] | None:
         return _words(self.cleaned_data.get("dirs") or "")
-
-    def save(self, commit: bool = True) -> Any:
-        self.store_extra()
-        return super().save(commit)
 
 
 class MonitoringScriptsForm(VersionedForm):
@@ -333,9 +340,7 @@ class RealServerForm(VersionedForm):
 class FailoverForm(VersionedForm):
     """A failover block (FAILOVER panel); the manual's fields, in its order."""
 
-    vip_nmask = forms.ChoiceField(
-        label="Virtual IP Network Mask", choices=MASKS, required=False
-    )
+    vip_nmask = mask_field("Virtual IP Network Mask")
 
     class Meta:
         model = FailoverService
@@ -354,12 +359,10 @@ class FailoverForm(VersionedForm):
             "use_regex",
             "notes",
         ]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 3})}
+        widgets = NOTES_WIDGETS
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.helper.layout = Layout(
-            "seen_version",
+    def layout_parts(self) -> tuple[Any, ...]:
+        return (
             *self.Meta.fields[:6],
             Fieldset("Generic service scripts", *self.Meta.fields[6:12]),
             "notes",

@@ -17,12 +17,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from lbconfig import publish as publishing
 from lbconfig import sync
 from lbconfig.audit import record
 from lbconfig.forms import StaleEdit
 from lbconfig.models import Revision, SyncTarget, VirtualServer
 from lbconfig.sync_forms import HostKeyForm, SyncSettingsForm
+from lbconfig.views.publishing import publish_or_say
 
 
 def _user(request: HttpRequest) -> str:
@@ -130,15 +130,8 @@ def _sync(request: HttpRequest, revision: Revision) -> None:
 @require_POST
 def sync_publish(request: HttpRequest) -> HttpResponse:
     """PUBLISH AND SYNC: write lvs.cf here, then copy it to the backup."""
-    try:
-        revision = publishing.publish(_user(request), "publish and sync", request.user)
-    except publishing.PublishError as exc:
-        messages.error(
-            request, f"lvs.cf was not written: {len(exc.problems)} error(s)."
-        )
-        return redirect("lbconfig:preview")
-    except OSError as exc:
-        messages.error(request, f"lvs.cf was not written: {exc.strerror or exc}.")
+    revision = publish_or_say(request, "publish and sync", where="")
+    if revision is None:
         return redirect("lbconfig:preview")
     messages.success(request, f"Published revision {revision.pk}.")
     _sync(request, revision)

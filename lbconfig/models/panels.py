@@ -8,18 +8,20 @@ from django.db import models
 from lbconfig.models.base import (
     NETWORK_CHOICES,
     PORT_VALIDATORS,
-    SECONDS,
-    SECONDS_OR_ZERO,
     SERVICE_CHOICES,
     Singleton,
 )
-from lbconfig.validators import (
-    validate_command,
-    validate_comment,
-    validate_device,
-    validate_netmask,
-    validate_plain_word,
+from lbconfig.models.fields import (
+    active_field,
+    command_field,
+    device_field,
+    json_field,
+    netmask_field,
+    notes_field,
+    optional_ipv4_field,
+    seconds_field,
 )
+from lbconfig.validators import validate_plain_word
 from lvscf.vocabulary import SYNCD_ID_MAX
 
 
@@ -27,19 +29,13 @@ class GlobalSettings(Singleton):
     """The global keys of lvs.cf (GLOBAL SETTINGS panel and its advanced part)."""
 
     serial_no = models.PositiveIntegerField("Serial number", default=0, editable=False)
-    primary = models.GenericIPAddressField(
+    primary = optional_ipv4_field(
         "Primary server public IP",
-        protocol="IPv4",
-        null=True,
-        blank=True,
         help_text="The public address of the primary LVS router; pulse uses it to "
         "tell which router it runs on.",
     )
-    primary_private = models.GenericIPAddressField(
+    primary_private = optional_ipv4_field(
         "Primary server private IP",
-        protocol="IPv4",
-        null=True,
-        blank=True,
         help_text="May be blank. A second, private network for the heartbeat.",
     )
     network = models.CharField(
@@ -49,40 +45,25 @@ class GlobalSettings(Singleton):
         default="nat",
         help_text="How the routers forward packets to the real servers.",
     )
-    nat_router = models.GenericIPAddressField(
+    nat_router = optional_ipv4_field(
         "NAT Router IP",
-        protocol="IPv4",
-        null=True,
-        blank=True,
         help_text="The floating gateway address of the real servers; it moves with "
         "the active router.",
     )
-    nat_nmask = models.CharField(
-        "NAT Router netmask",
-        max_length=15,
-        blank=True,
-        validators=[validate_netmask],
-        default="255.255.255.0",
-    )
-    nat_router_device = models.CharField(
+    nat_nmask = netmask_field("NAT Router netmask", default="255.255.255.0")
+    nat_router_device = device_field(
         "NAT Router device",
-        max_length=15,
         blank=True,
-        validators=[validate_device],
         help_text="The interface (alias) the NAT router address goes on, e.g. eth1:1.",
     )
-    tcp_timeout = models.PositiveIntegerField(
+    tcp_timeout = seconds_field(
         "TCP timeout (seconds)",
-        default=0,
-        validators=SECONDS_OR_ZERO,
+        0,
+        or_zero=True,
         help_text="0 keeps the kernel's value.",
     )
-    tcpfin_timeout = models.PositiveIntegerField(
-        "TCP FIN timeout (seconds)", default=0, validators=SECONDS_OR_ZERO
-    )
-    udp_timeout = models.PositiveIntegerField(
-        "UDP timeout (seconds)", default=0, validators=SECONDS_OR_ZERO
-    )
+    tcpfin_timeout = seconds_field("TCP FIN timeout (seconds)", 0, or_zero=True)
+    udp_timeout = seconds_field("UDP timeout (seconds)", 0, or_zero=True)
     # Advanced: keys the original GUI dropped on every save.
     hard_shutdown = models.BooleanField(
         "Stop the director when a health checker dies",
@@ -90,24 +71,9 @@ class GlobalSettings(Singleton):
         help_text="hard_shutdown: with it, one failed check process makes this "
         "router step down so the backup takes over.",
     )
-    active_cmd = models.CharField(
-        "Command when becoming active",
-        max_length=255,
-        blank=True,
-        validators=[validate_command],
-    )
-    inactive_cmd = models.CharField(
-        "Command when becoming inactive",
-        max_length=255,
-        blank=True,
-        validators=[validate_command],
-    )
-    ipvsadm = models.CharField(
-        "ipvsadm program",
-        max_length=255,
-        default="/sbin/ipvsadm",
-        validators=[validate_command],
-    )
+    active_cmd = command_field("Command when becoming active")
+    inactive_cmd = command_field("Command when becoming inactive")
+    ipvsadm = command_field("ipvsadm program", blank=False, default="/sbin/ipvsadm")
     rsh_command = models.CharField(
         "Remote shell for uptime",
         max_length=32,
@@ -126,19 +92,11 @@ class GlobalSettings(Singleton):
         "run FAILOVER services themselves (deprecated; the piranha-web runtime "
         "runs only virtual servers).",
     )
-    extra = models.JSONField(
-        default=dict,
-        blank=True,
-        editable=False,
+    extra = json_field(
         help_text="Keys imported from a file that no panel edits (FOS, legacy).",
     )
-    notes = models.TextField(
-        "Notes",
-        blank=True,
-        validators=[validate_comment],
-        help_text="Written as `#` lines at the top of lvs.cf.",
-    )
-    comments = models.JSONField(default=dict, blank=True, editable=False)
+    notes = notes_field("at the top of lvs.cf")
+    comments = json_field()
 
     def __str__(self) -> str:
         return "Global settings"
@@ -147,23 +105,17 @@ class GlobalSettings(Singleton):
 class Redundancy(Singleton):
     """The backup router and heartbeat keys of lvs.cf (REDUNDANCY panel)."""
 
-    backup_active = models.BooleanField("Backup", default=False)
-    backup = models.GenericIPAddressField(
-        "Redundant server public IP", protocol="IPv4", null=True, blank=True
-    )
-    backup_private = models.GenericIPAddressField(
-        "Redundant server private IP", protocol="IPv4", null=True, blank=True
-    )
-    keepalive = models.PositiveIntegerField(
+    backup_active = active_field("Backup")
+    backup = optional_ipv4_field("Redundant server public IP")
+    backup_private = optional_ipv4_field("Redundant server private IP")
+    keepalive = seconds_field(
         "Heartbeat interval (seconds)",
-        default=6,
-        validators=SECONDS,
+        6,
         help_text="How often the routers send heartbeats to each other.",
     )
-    deadtime = models.PositiveIntegerField(
+    deadtime = seconds_field(
         "Assume dead after (seconds)",
-        default=18,
-        validators=SECONDS,
+        18,
         help_text="The backup takes over when no heartbeat came for this long.",
     )
     heartbeat_port = models.PositiveIntegerField(
@@ -171,12 +123,7 @@ class Redundancy(Singleton):
     )
     monitor_links = models.BooleanField("Monitor NIC links for failures", default=False)
     syncdaemon = models.BooleanField("Use sync daemon", default=False)
-    syncd_iface = models.CharField(
-        "Sync daemon interface",
-        max_length=15,
-        default="eth0",
-        validators=[validate_device],
-    )
+    syncd_iface = device_field("Sync daemon interface", default="eth0")
     syncd_id = models.PositiveIntegerField(
         "Sync daemon ID", default=0, validators=[MaxValueValidator(SYNCD_ID_MAX)]
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.db import models
 
 from lbconfig.models.base import PORT_VALIDATORS, Singleton
-from lbconfig.validators import validate_command, validate_plain_word
+from lbconfig.models.fields import command_field
+from lbconfig.validators import validate_plain_word
 
 
 class SyncTarget(Singleton):
@@ -32,11 +33,8 @@ class SyncTarget(Singleton):
     remote_path = models.CharField(
         "Remote lvs.cf path", max_length=4096, default="/etc/sysconfig/ha/lvs.cf"
     )
-    reload_command = models.CharField(
+    reload_command = command_field(
         "Reload command on the backup",
-        max_length=255,
-        blank=True,
-        validators=[validate_command],
         help_text="Run without a shell after a sync, e.g. /usr/bin/systemctl "
         "reload pulse. Leave blank to run nothing.",
     )

@@ -10,17 +10,24 @@ from lbconfig.models.base import (
     PORT_VALIDATORS,
     PROTOCOL_CHOICES,
     SCHEDULER_CHOICES,
-    SECONDS,
-    SECONDS_OR_ZERO,
     Versioned,
 )
-from lbconfig.validators import (
-    name_validator,
-    validate_command,
-    validate_comment,
-    validate_device,
-    validate_netmask,
-    validate_send_string,
+from lbconfig.models.fields import (
+    active_field,
+    command_field,
+    device_field,
+    expect_field,
+    ipv4_field,
+    json_field,
+    name_field,
+    netmask_field,
+    notes_field,
+    optional_ipv4_field,
+    seconds_field,
+    send_field,
+    send_program_field,
+    timeout_field,
+    use_regex_field,
 )
 from lvscf.vocabulary import WEIGHT_MAX
 
@@ -28,22 +35,15 @@ from lvscf.vocabulary import WEIGHT_MAX
 class VirtualServer(Versioned):
     """A `virtual NAME { ... }` block (VIRTUAL SERVER and MONITORING SCRIPTS panels)."""
 
-    name = models.CharField("Name", max_length=64, validators=[name_validator])
-    active = models.BooleanField("Active", default=False)
-    address = models.GenericIPAddressField("Virtual IP Address", protocol="IPv4")
-    device = models.CharField(
+    name = name_field()
+    active = active_field()
+    address = ipv4_field("Virtual IP Address")
+    device = device_field(
         "Device",
-        max_length=15,
         default="eth0:1",
-        validators=[validate_device],
         help_text="The interface (alias) the VIP is brought up on, e.g. eth0:1.",
     )
-    vip_nmask = models.CharField(
-        "Virtual IP Network Mask",
-        max_length=15,
-        blank=True,
-        validators=[validate_netmask],
-    )
+    vip_nmask = netmask_field("Virtual IP Network Mask")
     port = models.PositiveIntegerField(
         "Application port", default=80, validators=PORT_VALIDATORS
     )
@@ -57,26 +57,18 @@ class VirtualServer(Versioned):
         help_text="0 for none. Virtual servers with one mark are one service "
         "(e.g. FTP control and data): give them the same persistence.",
     )
-    sorry_server = models.GenericIPAddressField(
+    sorry_server = optional_ipv4_field(
         "Sorry Server",
-        protocol="IPv4",
-        null=True,
-        blank=True,
         help_text="Gets the traffic when no real server is up.",
     )
-    reentry = models.PositiveIntegerField(
+    reentry = seconds_field(
         "Re-entry Time",
-        default=15,
-        validators=SECONDS_OR_ZERO,
+        15,
+        or_zero=True,
         help_text="Seconds a failed real server must pass its checks before it "
         "gets traffic again.",
     )
-    timeout = models.PositiveIntegerField(
-        "Service timeout",
-        default=6,
-        validators=SECONDS,
-        help_text="Seconds between checks, and the limit of each check.",
-    )
+    timeout = timeout_field()
     quiesce_server = models.BooleanField(
         "Quiesce server",
         default=False,
@@ -91,65 +83,26 @@ class VirtualServer(Versioned):
     scheduler = models.CharField(
         "Scheduling", max_length=5, choices=SCHEDULER_CHOICES, default="wlc"
     )
-    persistent = models.PositiveIntegerField(
+    persistent = seconds_field(
         "Persistence",
-        default=0,
-        validators=SECONDS_OR_ZERO,
+        0,
+        or_zero=True,
         help_text="Seconds a client keeps going to the same real server; 0 for off.",
     )
-    pmask = models.CharField(
-        "Persistence Network Mask",
-        max_length=15,
-        blank=True,
-        validators=[validate_netmask],
-    )
-    send_program = models.CharField(
-        "Sending Program",
-        max_length=255,
-        blank=True,
-        validators=[validate_command],
-        help_text="An external check, run without a shell; %h is the real server's "
-        "address and %p its port. It replaces Send.",
-    )
-    send = models.CharField(
-        "Send",
-        max_length=255,
-        blank=True,
-        default="GET / HTTP/1.0\\r\\n\\r\\n",
-        validators=[validate_send_string],
-        help_text="Sent after connecting; \\r \\n \\t escapes allowed.",
-    )
-    expect = models.CharField(
-        "Expect",
-        max_length=255,
-        blank=True,
-        default="HTTP",
-        validators=[validate_send_string],
-        help_text="The reply must start with this text (* accepts any reply).",
-    )
-    use_regex = models.BooleanField(
-        "Treat expect string as a regular expression", default=False
-    )
-    client_monitor = models.CharField(
-        "Health check program",
-        max_length=255,
-        default="/usr/sbin/nanny",
-        validators=[validate_command],
+    pmask = netmask_field("Persistence Network Mask")
+    send_program = send_program_field("%h is the real server's address and %p its port")
+    send = send_field()
+    expect = expect_field()
+    use_regex = use_regex_field()
+    client_monitor = command_field(
+        "Health check program", blank=False, default="/usr/sbin/nanny"
     )
     position = models.PositiveIntegerField(default=0, editable=False)
-    extra = models.JSONField(
-        default=dict,
-        blank=True,
-        editable=False,
+    extra = json_field(
         help_text="Legacy keys imported from a file (master, dirs, start_cmd, ...).",
     )
-    notes = models.TextField(
-        "Notes",
-        blank=True,
-        validators=[validate_comment],
-        help_text="Written as `#` lines above the virtual block.",
-    )
-    comments = models.JSONField(default=dict, blank=True, editable=False)
+    notes = notes_field("above the virtual block")
+    comments = json_field()
 
     class Meta:
         ordering = ["position", "id"]
@@ -167,8 +120,8 @@ class RealServer(Versioned):
     virtual_server = models.ForeignKey(
         VirtualServer, models.CASCADE, related_name="real_servers"
     )
-    name = models.CharField("Name", max_length=64, validators=[name_validator])
-    address = models.GenericIPAddressField("Address", protocol="IPv4")
+    name = name_field()
+    address = ipv4_field("Address")
     port = models.PositiveIntegerField(
         "Port",
         null=True,
@@ -182,14 +135,9 @@ class RealServer(Versioned):
         validators=[MaxValueValidator(WEIGHT_MAX)],
         help_text="Relative capacity; 0 sends no new connections.",
     )
-    active = models.BooleanField("Active", default=False)
-    notes = models.TextField(
-        "Notes",
-        blank=True,
-        validators=[validate_comment],
-        help_text="Written as `#` lines above the server block.",
-    )
-    comments = models.JSONField(default=dict, blank=True, editable=False)
+    active = active_field()
+    notes = notes_field("above the server block")
+    comments = json_field()
 
     class Meta:
         ordering = ["id"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 import lvscf
 from lbconfig.audit import record
@@ -93,3 +93,42 @@ class Deletion:
 def confirm_delete(request: HttpRequest, nav: str, deletion: Deletion) -> HttpResponse:
     """The page that names what DELETE removes; its form posts to the delete URL."""
     return render(request, "lbconfig/confirm_delete.html", {"nav": nav, "d": deletion})
+
+
+@dataclass(frozen=True)
+class BlockPage:
+    """The edit page of a named block: `keyword NAME { ... }` in lvs.cf."""
+
+    keyword: str  # "virtual": where lvscf puts this block's problems
+    what: str  # "virtual server": how messages and the audit log name it
+    url: str  # the edit URL name, given the row's pk
+    template: str
+
+
+def edit_block(
+    request: HttpRequest,
+    form_class: type[VersionedForm],
+    row: VirtualServer | FailoverService,
+    page: BlockPage,
+    context: dict[str, object],
+) -> HttpResponse:
+    """ADD (a row without pk, placed last) and EDIT of a block share this body."""
+    if not row.pk:
+        row.position = type(row)._default_manager.count()
+    form = form_class(request.POST or None, instance=row)
+    if form.is_valid():
+        name = form.cleaned_data["name"]
+        if keep_if_valid(request, form, (page.keyword, name), f"{page.what} {name}"):
+            return redirect(page.url, pk=form.instance.pk)
+    return render(request, page.template, {**context, "form": form})
+
+
+def delete_row(
+    request: HttpRequest,
+    row: VirtualServer | RealServer | FailoverService,
+    what: str,
+) -> None:
+    """DELETE: remove the row, note it in the audit log and say so."""
+    row.delete()
+    record(user_of(request), "delete", what)
+    messages.success(request, f"Deleted {what}.")

@@ -7,21 +7,20 @@ service scripts".
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from lbconfig.audit import record
 from lbconfig.forms import FailoverForm
 from lbconfig.models import FailoverService, GlobalSettings
 from lbconfig.views.common import (
+    BlockPage,
     Deletion,
     confirm_delete,
-    keep_if_valid,
+    delete_row,
+    edit_block,
     toggle,
-    user_of,
 )
 
 
@@ -39,18 +38,17 @@ def failover_list(request: HttpRequest) -> HttpResponse:
 
 def failover_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     service = get_object_or_404(FailoverService, pk=pk) if pk else FailoverService()
-    if not pk:
-        service.position = FailoverService.objects.count()
-    form = FailoverForm(request.POST or None, instance=service)
-    if form.is_valid():
-        name = form.cleaned_data["name"]
-        what = f"failover service {name}"
-        if keep_if_valid(request, form, ("failover", name), what):
-            return redirect("lbconfig:failover_edit", pk=form.instance.pk)
-    return render(
+    return edit_block(
         request,
-        "lbconfig/failover_edit.html",
-        {"nav": "failover", "form": form, "service": service},
+        FailoverForm,
+        service,
+        BlockPage(
+            "failover",
+            "failover service",
+            "lbconfig:failover_edit",
+            "lbconfig/failover_edit.html",
+        ),
+        {"nav": "failover", "service": service},
     )
 
 
@@ -73,9 +71,7 @@ def failover_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def failover_delete(request: HttpRequest, pk: int) -> HttpResponse:
     service = get_object_or_404(FailoverService, pk=pk)
-    service.delete()
-    record(user_of(request), "delete", f"failover service {service.name}")
-    messages.success(request, f"Deleted failover service {service.name}.")
+    delete_row(request, service, f"failover service {service.name}")
     return redirect("lbconfig:failover_list")
 
 

@@ -28,15 +28,8 @@ def preview(request: HttpRequest) -> HttpResponse:
 def publish(request: HttpRequest) -> HttpResponse:
     form = PublishForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
-    try:
-        revision = publishing.publish(user_of(request), note, author=request.user)
-    except publishing.PublishError as exc:
-        messages.error(
-            request, f"lvs.cf was not written: {len(exc.problems)} error(s) below."
-        )
-        return redirect("lbconfig:preview")
-    except OSError as exc:
-        messages.error(request, f"lvs.cf was not written: {exc.strerror or exc}.")
+    revision = publish_or_say(request, note)
+    if revision is None:
         return redirect("lbconfig:preview")
     messages.success(
         request,
@@ -44,6 +37,23 @@ def publish(request: HttpRequest) -> HttpResponse:
         f"to {revision.path}.",
     )
     return redirect("lbconfig:revision_list")
+
+
+def publish_or_say(
+    request: HttpRequest, note: str, where: str = " below"
+) -> Revision | None:
+    """Write lvs.cf as a new revision; if it cannot be, say why and return None.
+
+    `where` tells where the page the caller goes back to shows the problems.
+    """
+    try:
+        return publishing.publish(user_of(request), note, author=request.user)
+    except publishing.PublishError as exc:
+        count = len(exc.problems)
+        messages.error(request, f"lvs.cf was not written: {count} error(s){where}.")
+    except OSError as exc:
+        messages.error(request, f"lvs.cf was not written: {exc.strerror or exc}.")
+    return None
 
 
 def revision_list(request: HttpRequest) -> HttpResponse:

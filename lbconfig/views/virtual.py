@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
@@ -13,15 +12,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from lbconfig.audit import record
 from lbconfig.forms import MonitoringScriptsForm, RealServerForm, VirtualServerForm
 from lbconfig.models import RealServer, VirtualServer
 from lbconfig.views.common import (
+    BlockPage,
     Deletion,
     confirm_delete,
+    delete_row,
+    edit_block,
     keep_if_valid,
     toggle,
-    user_of,
 )
 
 # Rows per page of the VIRTUAL SERVERS list. A router may have 1,000 virtual
@@ -113,17 +113,17 @@ def _matching(query: str) -> Q:
 
 def virtualserver_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     server = get_object_or_404(VirtualServer, pk=pk) if pk else VirtualServer()
-    if not pk:
-        server.position = VirtualServer.objects.count()
-    form = VirtualServerForm(request.POST or None, instance=server)
-    if form.is_valid():
-        name = form.cleaned_data["name"]
-        if keep_if_valid(request, form, ("virtual", name), f"virtual server {name}"):
-            return redirect("lbconfig:virtualserver_edit", pk=form.instance.pk)
-    return render(
+    return edit_block(
         request,
-        "lbconfig/virtualserver_edit.html",
-        {"nav": "virtual", "sub": "virtual", "form": form, "server": server},
+        VirtualServerForm,
+        server,
+        BlockPage(
+            "virtual",
+            "virtual server",
+            "lbconfig:virtualserver_edit",
+            "lbconfig/virtualserver_edit.html",
+        ),
+        {"nav": "virtual", "sub": "virtual", "server": server},
     )
 
 
@@ -149,9 +149,7 @@ def virtualserver_delete_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def virtualserver_delete(request: HttpRequest, pk: int) -> HttpResponse:
     server = get_object_or_404(VirtualServer, pk=pk)
-    server.delete()
-    record(user_of(request), "delete", f"virtual server {server.name}")
-    messages.success(request, f"Deleted virtual server {server.name}.")
+    delete_row(request, server, f"virtual server {server.name}")
     return redirect("lbconfig:virtualserver_list")
 
 
@@ -242,9 +240,7 @@ def realserver_delete_confirm(request: HttpRequest, vs: int, pk: int) -> HttpRes
 @require_POST
 def realserver_delete(request: HttpRequest, vs: int, pk: int) -> HttpResponse:
     real = get_object_or_404(RealServer, pk=pk, virtual_server_id=vs)
-    real.delete()
-    record(user_of(request), "delete", f"real server {real.name}")
-    messages.success(request, f"Deleted real server {real.name}.")
+    delete_row(request, real, f"real server {real.name}")
     return redirect("lbconfig:realserver_list", vs=vs)
 
 

@@ -32,9 +32,8 @@ from tests.e2e.test_build_nat import (
 )
 from tests.lbconfig.test_control_service import (
     Router,
-    make_router,
     reaches,
-    tear_down,
+    router_made,
     wait_for,
 )
 
@@ -67,11 +66,8 @@ class Client:
 
 @pytest.fixture
 def router(settings):
-    made = make_router(settings, backends=3)
-    try:
+    with router_made(settings, backends=3) as made:
         yield made
-    finally:
-        tear_down(made)
 
 
 def build_and_publish(page: Page, router: Router) -> None:

@@ -180,13 +180,20 @@ def tear_down(router: Router) -> None:
     shutil.rmtree(router.var, ignore_errors=True)
 
 
-@pytest.fixture
-def router(settings):
-    made = make_router(settings)
+@contextlib.contextmanager
+def router_made(settings, backends=2):
+    """A router (make_router) that is torn down however the test ends."""
+    made = make_router(settings, backends)
     try:
         yield made
     finally:
         tear_down(made)
+
+
+@pytest.fixture
+def router(settings):
+    with router_made(settings) as made:
+        yield made
 
 
 @pytest.fixture

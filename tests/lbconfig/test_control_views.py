@@ -14,10 +14,9 @@ from bench.status_bench import recorded_status
 from lbconfig import control
 from lbconfig.models import AuditEntry, Revision
 from tests.lbconfig.test_control_service import (
-    make_router,
     reaches,
+    router_made,
     serving,
-    tear_down,
     wait_for,
 )
 
@@ -34,11 +33,8 @@ def shown(response: Any) -> list[str]:
 
 @pytest.fixture
 def router(settings):
-    made = make_router(settings)
-    try:
+    with router_made(settings) as made:
         yield made
-    finally:
-        tear_down(made)
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ one `.bak`; a failure with either file leaves both targets as they were.
 
 from __future__ import annotations
 
-import hashlib
-import os
 import subprocess
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from lbconfig.sync.errors import TIMEOUT
 from lbconfig.sync.extensions import HARDLINK, STATVFS, OpenSSHExtensions
 from tests.factories import make_virtual_server
 from tests.lbconfig import test_sync_sshd as fixtures
-from tests.lbconfig.test_sync_sshd import Backup, configure
+from tests.lbconfig.test_sync_sshd import Backup, configure, listing, put
 
 backup = fixtures.backup
 
@@ -33,8 +31,7 @@ OLD_CF = "serial_no = 1\n"
 
 
 def revision(text: str = "serial_no = 2\n") -> Revision:
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    return Revision.objects.create(serial_no=2, text=text, sha256=sha, path="lvs.cf")
+    return fixtures.revision(text)
 
 
 def with_rules(backup: Backup, tmp_path: Path, remote: Path | None = None) -> Path:
@@ -49,17 +46,6 @@ def with_rules(backup: Backup, tmp_path: Path, remote: Path | None = None) -> Pa
         fwmark_rules_remote_path=str(remote or backup.root / "iptables"),
     )
     return local
-
-
-def put(path: Path, data: bytes, mode: int = 0o640) -> Path:
-    path.write_bytes(data)
-    path.chmod(mode)
-    os.chown(path, 0, 4)  # group adm: the owner must survive the sync
-    return path
-
-
-def listing(backup: Backup) -> list[str]:
-    return sorted(p.name for p in backup.root.iterdir())
 
 
 def test_the_rules_file_is_copied_with_its_mode_when_chosen(backup, tmp_path):

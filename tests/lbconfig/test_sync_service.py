@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -14,7 +13,13 @@ from lbconfig import sync
 from lbconfig.models import AuditEntry, Revision, SyncTarget
 from lbconfig.sync import state as sync_state_module
 from tests.lbconfig import test_sync_sshd as fixtures
-from tests.lbconfig.test_sync_sshd import Backup, configure, free_port
+from tests.lbconfig.test_sync_sshd import (
+    Backup,
+    configure,
+    free_port,
+    listing,
+    put,
+)
 
 # The sshd fixtures live in one module; a name bound here makes pytest see them.
 backup, cutting_proxy = fixtures.backup, fixtures.cutting_proxy
@@ -25,8 +30,7 @@ OLD = "serial_no = 1\n# the backup's own file\n"
 
 
 def revision(text: str = "serial_no = 2\nprimary = 10.0.0.1\n") -> Revision:
-    sha = hashlib.sha256(text.encode()).hexdigest()
-    return Revision.objects.create(serial_no=2, text=text, sha256=sha, path="lvs.cf")
+    return fixtures.revision(text)
 
 
 def big_text() -> str:
@@ -35,15 +39,7 @@ def big_text() -> str:
 
 
 def put_old(backup: Backup, mode: int = 0o640) -> Path:
-    path = backup.root / "lvs.cf"
-    path.write_text(OLD)
-    path.chmod(mode)
-    os.chown(path, 0, 4)  # group adm: the owner must survive the sync
-    return path
-
-
-def listing(backup: Backup) -> list[str]:
-    return sorted(p.name for p in backup.root.iterdir())
+    return put(backup.root / "lvs.cf", OLD.encode(), mode)
 
 
 def test_sync_copies_verifies_and_keeps_mode_owner_and_one_bak(backup):

@@ -10,6 +10,7 @@ the fixtures from here.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -26,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from lbconfig import sync
-from lbconfig.models import SyncTarget
+from lbconfig.models import Revision, SyncTarget
 
 SSHD = Path("/usr/sbin/sshd")
 CONFIG = """\
@@ -210,6 +211,24 @@ class CuttingProxy:
             except OSError:
                 pass
             sock.close()
+
+
+def revision(text: str) -> Revision:
+    """A published revision of `text`, as a sync gets it."""
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    return Revision.objects.create(serial_no=2, text=text, sha256=sha, path="lvs.cf")
+
+
+def put(path: Path, data: bytes, mode: int = 0o640) -> Path:
+    """A file the backup already has, with its own mode and group."""
+    path.write_bytes(data)
+    path.chmod(mode)
+    os.chown(path, 0, 4)  # group adm: the owner must survive the sync
+    return path
+
+
+def listing(backup: Backup) -> list[str]:
+    return sorted(p.name for p in backup.root.iterdir())
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ GET with 405, every page renders. The panels' own checks (bad input by the field
 good input saves and redirects, stale pages) are in test_settings_views.py,
 test_virtualserver_views.py, test_publish_views.py and test_failover.py.
 
-Data helpers live in tests/factories.py and view helpers in helpers.py; they are
-also importable from here, as other modules did before.
+Data helpers live in tests/factories.py and view helpers in helpers.py.
 """
 
 from __future__ import annotations
@@ -18,36 +17,15 @@ from lbconfig.models import (
     Revision,
 )
 from tests.factories import (
-    form_data,
-    make_failover,
     make_global_settings,
     make_nat_config,
-    make_real_server,
     make_virtual_server,
     new_virtual_server_data,
 )
 from tests.lbconfig.helpers import (
-    field_errors,
-    last_audit,
-    messages_of,
     post,
     snapshot,
 )
-
-__all__ = [
-    "field_errors",
-    "form_data",
-    "last_audit",
-    "make_failover",
-    "make_global_settings",
-    "make_nat_config",
-    "make_real_server",
-    "make_virtual_server",
-    "messages_of",
-    "new_virtual_server_data",
-    "post",
-    "snapshot",
-]
 
 pytestmark = pytest.mark.django_db
 
