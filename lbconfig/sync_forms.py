@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 from typing import Any
 
 from django import forms
+from django.conf import settings
 
 from lbconfig.forms import VersionedForm
 from lbconfig.models import SyncTarget
@@ -49,7 +51,9 @@ class SyncSettingsForm(VersionedForm):
 
     def clean_fwmark_rules_path(self) -> str:
         path = self.cleaned_data["fwmark_rules_path"]
-        return _file_path(path or self.instance.fwmark_rules_path, RULES)
+        return _outside_our_files(
+            _file_path(path or self.instance.fwmark_rules_path, RULES)
+        )
 
     def clean_fwmark_rules_remote_path(self) -> str:
         path = self.cleaned_data["fwmark_rules_remote_path"]
@@ -74,6 +78,19 @@ def _file_path(path: str, example: str) -> str:
         raise forms.ValidationError(f"An absolute path such as {example}.")
     if path.endswith("/") or posixpath.normpath(path) != path:
         raise forms.ValidationError("The path of the file itself, without . or ..")
+    return path
+
+
+def _outside_our_files(path: str) -> str:
+    """The web reads this file and sends it off: never its own secrets or code."""
+    real = os.path.realpath(path)
+    for ours in (settings.PIRANHA_VAR_DIR, settings.BASE_DIR):
+        mine = os.path.realpath(ours)
+        if real == mine or real.startswith(mine.rstrip("/") + "/"):
+            raise forms.ValidationError(
+                f"{path} is one of piranha-web's own files; choose the firewall "
+                "rules file, such as /etc/sysconfig/iptables."
+            )
     return path
 
 

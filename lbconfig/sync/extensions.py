@@ -18,6 +18,7 @@ public SFTP calls).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import struct
 from types import TracebackType
@@ -60,7 +61,10 @@ class OpenSSHExtensions:
         tb: TracebackType | None,
     ) -> None:
         if self.channel is not None:
-            self.channel.close()
+            # A connection cut under us must surface as the SyncError already
+            # raised, not as a failure to close what is gone.
+            with contextlib.suppress(EOFError, OSError, paramiko.SSHException):
+                self.channel.close()
 
     def free_bytes(self, directory: str) -> int | None:
         """Bytes free for us in `directory`; None when the server cannot say."""

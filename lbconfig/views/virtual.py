@@ -90,7 +90,7 @@ def _rows(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _page_size(request: HttpRequest) -> int:
     """`?size=` when it is one of PAGE_SIZES (remembered), else the last one."""
     asked = request.GET.get("size", "")
-    if asked.isdigit() and int(asked) in PAGE_SIZES:
+    if asked.isascii() and asked.isdigit() and int(asked) in PAGE_SIZES:
         if request.session.get(_SIZE_KEY) != int(asked):
             request.session[_SIZE_KEY] = int(asked)
         return int(asked)
@@ -106,7 +106,7 @@ def _matching(query: str) -> Q:
         | Q(address__startswith=query)
         | Q(device__icontains=query)
     )
-    if query.isdigit() and int(query) < 2**32:
+    if query.isascii() and query.isdigit() and int(query) < 2**32:
         found |= Q(port=int(query)) | Q(fwmark=int(query))
     return found
 

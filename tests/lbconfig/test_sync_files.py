@@ -251,6 +251,24 @@ def test_the_settings_page_refuses_a_bad_rules_path_by_the_field(
     assert SyncTarget.load().fwmark_rules_path == "/etc/sysconfig/iptables"
 
 
+@pytest.mark.parametrize("inside", ["var", "code"])
+def test_the_settings_page_refuses_to_send_piranha_webs_own_files(
+    admin_client, settings, tmp_path, inside
+):
+    own = settings.PIRANHA_VAR_DIR if inside == "var" else settings.BASE_DIR
+    link = tmp_path / "rules"  # a link into our files is refused as well
+    link.symlink_to(Path(own) / "secret_key")
+    for path in (f"{own}/secret_key", str(link)):
+        response = admin_client.post(
+            reverse("lbconfig:sync_settings"),
+            {**SETTINGS, "copy_fwmark_rules": "on", "fwmark_rules_path": path},
+        )
+        assert response.status_code == 200
+        (error,) = response.context["form"].errors["fwmark_rules_path"]
+        assert "one of piranha-web's own files" in error
+    assert SyncTarget.load().fwmark_rules_path == "/etc/sysconfig/iptables"
+
+
 def test_a_server_with_one_session_a_connection_gets_the_fallbacks(monkeypatch, db):
     # sshd refuses our second channel: the sync must still work, by the copy.
     monkeypatch.setattr(fixtures, "CONFIG", fixtures.CONFIG + "MaxSessions 1\n")

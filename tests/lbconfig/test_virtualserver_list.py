@@ -65,7 +65,7 @@ def test_the_page_size_is_chosen_and_remembered(admin_client, var_dir):
     assert '<option value="25" selected>' in later.text
 
 
-@pytest.mark.parametrize("size", ["7", "-1", "abc", "100000"])
+@pytest.mark.parametrize("size", ["7", "-1", "abc", "100000", "%C2%B2"])
 def test_a_page_size_not_offered_is_ignored(admin_client, var_dir, size):
     make_many(30)
 
@@ -85,6 +85,7 @@ def test_a_page_size_not_offered_is_ignored(admin_client, var_dir, size):
         ("8080", ["mail"]),
         ("42", ["ftp"]),
         ("nothing-like-it", []),
+        ("\u00b2", []),  # a superscript two is a digit to str.isdigit, not to int
     ],
 )
 def test_the_filter_finds_by_name_vip_device_port_or_mark(
