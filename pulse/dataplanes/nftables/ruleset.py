@@ -150,6 +150,45 @@ def mask_expr(spec: ServiceSpec) -> str:
     return f"ip saddr & {_ipv4(spec.pmask)}"
 
 
+def _backends(entry: Entry) -> tuple[str, str, str, dict[Endpoint, str]]:
+    """How a scheduled slot becomes a DNAT target: the map's data type, the
+    words before and after the lookup in the rule, and each server's value.
+
+    Real servers sharing one port put only addresses in the map and the port
+    in the rule (half the elements nft must parse); port 0 keeps the client's
+    port; mixed ports need address . port.
+    """
+    ports = {dest[1] for dest in entry.dests if entry.dests[dest] > 0}
+    if len(ports) == 1 or 0 in ports:
+        (port,) = ports if len(ports) == 1 else (0,)
+        value = {dest: _ipv4(dest[0]) for dest in entry.dests}
+        return "ip daddr", "dnat ip to", f" : {port}" if port else "", value
+    value = {dest: f"{_ipv4(dest[0])} . {dest[1]}" for dest in entry.dests}
+    return "ip daddr . th dport", "dnat ip addr . port to", "", value
+
+
+def backend_maps(entry: Entry) -> dict[str, str]:
+    """A non-persistent service's named map of slots to real servers.
+
+    Named, not anonymous: the kernel binds each anonymous set by walking the
+    whole transaction, which made a large build quadratic (see
+    docs/dataplane-nftables.md). `typeof numgen` also suits jhash keys (both
+    are plain integers; nft 1.0.6 crashes listing a `typeof jhash` map).
+    """
+    spec = entry.spec
+    shares = slots(spec, entry.dests)
+    if spec.persistent or len(shares) < 2:
+        return {}
+    data, _, _, value = _backends(entry)
+    modulus = sum(share for _, share in shares)
+    return {
+        f"m_{service_id(spec.key)}": (
+            f"typeof numgen inc mod {modulus} : {data}; flags interval; "
+            f"elements = {{ {_ranges(shares, value)} }}"
+        )
+    }
+
+
 def schedule_rule(entry: Entry) -> str | None:
     """A non-persistent service's one DNAT rule; None without a real server."""
     spec, key = entry.spec, entry.spec.key
@@ -158,15 +197,9 @@ def schedule_rule(entry: Entry) -> str | None:
         return None  # the packet reaches the router's own stack: reset / unreachable
     if len(shares) == 1:
         return f"{l4(key)} dnat ip to {target(shares[0][0])}"
-    if any(dest[1] == 0 for dest, _ in shares):  # map values: address only
-        value = {dest: _ipv4(dest[0]) for dest, _ in shares}
-        head = "dnat ip to"
-    else:
-        value = {dest: f"{_ipv4(dest[0])} . {dest[1]}" for dest, _ in shares}
-        head = "dnat ip addr . port to"
-    modulus = sum(share for _, share in shares)
-    pick = selector(spec.scheduler, modulus)
-    return f"{l4(key)} {head} {pick} map {{ {_ranges(shares, value)} }}"
+    _, head, tail, _ = _backends(entry)
+    pick = selector(spec.scheduler, sum(share for _, share in shares))
+    return f"{l4(key)} {head} {pick} map @m_{service_id(key)}{tail}"
 
 
 def persistent_rules(entry: Entry) -> list[str]:

@@ -14,6 +14,7 @@ from . import refresh
 from .ruleset import (
     T,
     _ipv4,
+    backend_maps,
     dest_chains,
     dest_sets,
     refusal,
@@ -47,6 +48,8 @@ def _retire(old: Entry, new: Entry | None) -> Iterable[str]:
     old_sets, old_chains = _objects(old)
     new_sets, new_chains = _objects(new) if new else ({}, {})
     yield f"flush chain {T} s_{sid}"
+    for name in backend_maps(old):  # unused once the chain is flushed; remade
+        yield f"delete map {T} {name}"
     for chain in old_chains:
         yield f"flush chain {T} {chain}"
     for chain in old_chains.keys() - new_chains.keys():
@@ -64,6 +67,8 @@ def _install(entry: Entry) -> Iterable[str]:
     sid = service_id(entry.spec.key)
     sets, chains = _objects(entry)
     yield f"    counter c_{sid} {{ }}"
+    for name, body in backend_maps(entry).items():
+        yield f"    map {name} {{ {body} }}"
     for name, timeout in sets.items():
         yield (
             f"    set {name} {{ type ipv4_addr; size {SET_SIZE}; "
