@@ -70,8 +70,8 @@ def test_round_robin_gives_each_real_server_one_slot_whatever_its_weight():
     assert rule == (
         "meta l4proto tcp dnat ip to numgen inc mod 2 map @m_tcp_10_0_0_1_80 : 80"
     )
-    assert maps(text)["m_tcp_10_0_0_1_80"] == (
-        "typeof numgen inc mod 2 : ip daddr; flags interval; "
+    assert maps(text)["m_tcp_10_0_0_1_80"] == (  # no runs: a plain hash map
+        "typeof numgen inc mod 2 : ip daddr; "
         "elements = { 0 : 10.0.2.11, 1 : 10.0.2.12 }"
     )
 

@@ -150,7 +150,9 @@ def mask_expr(spec: ServiceSpec) -> str:
     return f"ip saddr & {_ipv4(spec.pmask)}"
 
 
-def _backends(entry: Entry) -> tuple[str, str, str, dict[Endpoint, str]]:
+def _backends(
+    dests: Mapping[Endpoint, int], shares: list[tuple[Endpoint, int]]
+) -> tuple[str, str, str, dict[Endpoint, str]]:
     """How a scheduled slot becomes a DNAT target: the map's data type, the
     words before and after the lookup in the rule, and each server's value.
 
@@ -158,48 +160,48 @@ def _backends(entry: Entry) -> tuple[str, str, str, dict[Endpoint, str]]:
     in the rule (half the elements nft must parse); port 0 keeps the client's
     port; mixed ports need address . port.
     """
-    ports = {dest[1] for dest in entry.dests if entry.dests[dest] > 0}
+    ports = {dest[1] for dest, _ in shares}
     if len(ports) == 1 or 0 in ports:
         (port,) = ports if len(ports) == 1 else (0,)
-        value = {dest: _ipv4(dest[0]) for dest in entry.dests}
+        value = {dest: _ipv4(dest[0]) for dest in dests}
         return "ip daddr", "dnat ip to", f" : {port}" if port else "", value
-    value = {dest: f"{_ipv4(dest[0])} . {dest[1]}" for dest in entry.dests}
+    value = {dest: f"{_ipv4(dest[0])} . {dest[1]}" for dest in dests}
     return "ip daddr . th dport", "dnat ip addr . port to", "", value
 
 
-def backend_maps(entry: Entry) -> dict[str, str]:
-    """A non-persistent service's named map of slots to real servers.
+def backend_map_names(entry: Entry) -> list[str]:
+    """The named map `schedule` gives a service (none for one real server)."""
+    if entry.spec.persistent or sum(w > 0 for w in entry.dests.values()) < 2:
+        return []
+    return [f"m_{service_id(entry.spec.key)}"]
 
-    Named, not anonymous: the kernel binds each anonymous set by walking the
-    whole transaction, which made a large build quadratic (see
-    docs/dataplane-nftables.md). `typeof numgen` also suits jhash keys (both
-    are plain integers; nft 1.0.6 crashes listing a `typeof jhash` map).
+
+def schedule(entry: Entry) -> tuple[str | None, dict[str, str]]:
+    """A non-persistent service's DNAT rule and the named map it looks up.
+
+    The rule is None without a real server of weight > 0: the packet reaches
+    the router's own stack (reset / unreachable). The map is named, not
+    anonymous: the kernel binds each anonymous set by walking the whole
+    transaction, which made a large build quadratic. `typeof numgen` suits
+    jhash keys too (both plain integers; nft 1.0.6 crashes listing a
+    `typeof jhash` map); `flags interval` only where a server owns a run.
     """
-    spec = entry.spec
-    shares = slots(spec, entry.dests)
-    if spec.persistent or len(shares) < 2:
-        return {}
-    data, _, _, value = _backends(entry)
-    modulus = sum(share for _, share in shares)
-    return {
-        f"m_{service_id(spec.key)}": (
-            f"typeof numgen inc mod {modulus} : {data}; flags interval; "
-            f"elements = {{ {_ranges(shares, value)} }}"
-        )
-    }
-
-
-def schedule_rule(entry: Entry) -> str | None:
-    """A non-persistent service's one DNAT rule; None without a real server."""
     spec, key = entry.spec, entry.spec.key
     shares = slots(spec, entry.dests)
     if not shares:
-        return None  # the packet reaches the router's own stack: reset / unreachable
+        return None, {}
     if len(shares) == 1:
-        return f"{l4(key)} dnat ip to {target(shares[0][0])}"
-    _, head, tail, _ = _backends(entry)
-    pick = selector(spec.scheduler, sum(share for _, share in shares))
-    return f"{l4(key)} {head} {pick} map @m_{service_id(key)}{tail}"
+        return f"{l4(key)} dnat ip to {target(shares[0][0])}", {}
+    data, head, tail, value = _backends(entry.dests, shares)
+    modulus = sum(share for _, share in shares)
+    name = f"m_{service_id(key)}"
+    flags = "flags interval; " if modulus > len(shares) else ""
+    body = (
+        f"typeof numgen inc mod {modulus} : {data}; {flags}"
+        f"elements = {{ {_ranges(shares, value)} }}"
+    )
+    rule = f"{l4(key)} {head} {selector(spec.scheduler, modulus)} map @{name}{tail}"
+    return rule, {name: body}
 
 
 def persistent_rules(entry: Entry) -> list[str]:
@@ -228,13 +230,14 @@ def dest_chain_rules(entry: Entry, dest: Endpoint) -> list[str]:
     ]
 
 
-def service_rules(entry: Entry) -> list[str]:
-    """The service chain: count the new connection, then schedule it."""
+def service_chain(entry: Entry) -> tuple[list[str], dict[str, str]]:
+    """The service chain (count the new connection, then schedule it), and
+    the named maps its rules look up."""
     counter = f'counter name "c_{service_id(entry.spec.key)}"'
     if entry.spec.persistent:
-        return [counter, *persistent_rules(entry)]
-    rule = schedule_rule(entry)
-    return [counter] + ([rule] if rule else [])
+        return [counter, *persistent_rules(entry)], {}
+    rule, maps = schedule(entry)
+    return [counter] + ([rule] if rule else []), maps
 
 
 def dest_sets(entry: Entry) -> dict[str, int]:

@@ -14,12 +14,12 @@ from . import refresh
 from .ruleset import (
     T,
     _ipv4,
-    backend_maps,
+    backend_map_names,
     dest_chains,
     dest_sets,
     refusal,
+    service_chain,
     service_id,
-    service_rules,
 )
 
 SET_SIZE = 262144  # persistence templates per real server (conntrack's default max)
@@ -48,7 +48,7 @@ def _retire(old: Entry, new: Entry | None) -> Iterable[str]:
     old_sets, old_chains = _objects(old)
     new_sets, new_chains = _objects(new) if new else ({}, {})
     yield f"flush chain {T} s_{sid}"
-    for name in backend_maps(old):  # unused once the chain is flushed; remade
+    for name in backend_map_names(old):  # unused once the chain is flushed; remade
         yield f"delete map {T} {name}"
     for chain in old_chains:
         yield f"flush chain {T} {chain}"
@@ -66,15 +66,16 @@ def _install(entry: Entry) -> Iterable[str]:
     """A service's objects, in the table block (adding what exists is a no-op)."""
     sid = service_id(entry.spec.key)
     sets, chains = _objects(entry)
+    service, maps = service_chain(entry)
     yield f"    counter c_{sid} {{ }}"
-    for name, body in backend_maps(entry).items():
+    for name, body in maps.items():
         yield f"    map {name} {{ {body} }}"
     for name, timeout in sets.items():
         yield (
             f"    set {name} {{ type ipv4_addr; size {SET_SIZE}; "
             f"flags dynamic, timeout; timeout {timeout}s; }}"
         )
-    for chain, rules in [*chains.items(), (f"s_{sid}", service_rules(entry))]:
+    for chain, rules in [*chains.items(), (f"s_{sid}", service)]:
         yield f"    chain {chain} {{"
         yield from (f"        {rule}" for rule in rules)
         yield "    }"
