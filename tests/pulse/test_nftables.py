@@ -174,7 +174,10 @@ def test_persistence_looks_the_masked_client_up_per_real_server_before_schedulin
 def test_a_firewall_mark_service_is_found_by_mark_and_natted_for_tcp_and_udp():
     key = ServiceKey("fwm", "", 7)
     text = script(entry("rr", {RS1: 1}, key=key))
-    assert "add element ip piranha marks { 7 : goto s_fwm_7 }" in text
+    assert maps(text)["marks"] == (
+        "type mark : verdict; elements = { 7 : goto s_fwm_7 }"
+    )
+    assert "add element" not in text  # nft would fetch every interval map first
     assert (
         rules(text, "s_fwm_7")[1] == "meta l4proto { tcp, udp } dnat ip to 10.0.2.11:80"
     )
@@ -183,7 +186,9 @@ def test_a_firewall_mark_service_is_found_by_mark_and_natted_for_tcp_and_udp():
 def test_udp_services_are_dispatched_by_protocol_address_and_port():
     key = ServiceKey("udp", "10.0.0.1", 53)
     text = script(entry("rr", {("10.0.2.11", 53): 1}, key=key))
-    assert "{ udp . 10.0.0.1 . 53 : goto s_udp_10_0_0_1_53 }" in text
+    assert maps(text)["services"].endswith(
+        "elements = { udp . 10.0.0.1 . 53 : goto s_udp_10_0_0_1_53 }"
+    )
     assert "meta l4proto udp dnat ip to 10.0.2.11:53" in rules(
         text, "s_udp_10_0_0_1_53"
     )
@@ -355,10 +360,10 @@ def test_a_persistent_clients_traffic_refreshes_its_template_in_the_forward_hook
         "meta l4proto tcp ct original proto-dst 80 "
         "update @p_tcp_10_0_0_1_80_10_0_2_11_80 { ip saddr }"
     ]
-    assert (
-        "add element ip piranha refresh { tcp . 10.0.0.1 . 10.0.2.11 . 80 : "
+    assert maps(text)["refresh"].endswith(
+        "elements = { tcp . 10.0.0.1 . 10.0.2.11 . 80 : "
         "goto u_tcp_10_0_0_1_10_0_2_11_80 }"
-    ) in text
+    )
     assert "u_" not in script(entry("rr", {RS1: 1}))  # not persistent: nothing
 
 
@@ -381,7 +386,7 @@ def test_a_new_timeout_empties_the_refresh_chain_before_its_set_is_deleted():
     flush = lines.index("flush chain ip piranha u_tcp_10_0_0_1_10_0_2_11_80")
     delete = lines.index("delete set ip piranha p_tcp_10_0_0_1_80_10_0_2_11_80")
     assert flush < delete
-    assert "add element ip piranha refresh" not in text  # the element stays
+    assert "refresh" not in maps(text)  # the element stays
 
 
 def test_a_removed_persistent_service_takes_its_refresh_chains_along():
