@@ -259,6 +259,8 @@ def test_configure_names_a_missing_nft_program(tmp_path):
     [
         {"key": ServiceKey("tcp", "10.0.0.1; flush ruleset", 80)},
         {"dests": {("10.0.2.11 accept", 80): 1}},
+        {"dests": {("10.0.2.11\x00", 80): 1}},
+        {"dests": {("0x0a.0.2.11", 80): 1}},
         {"dests": {("10.0.2.11", 70000): 1}},
         {"key": ServiceKey("sctp", "10.0.0.1", 80)},
         {"persistent": 10, "pmask": "255.255.255.0 }"},

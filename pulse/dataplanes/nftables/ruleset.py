@@ -25,7 +25,9 @@ schedules with a verdict map onto the `d_S_D` chains.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
 from collections.abc import Mapping
 from functools import lru_cache, reduce
 from math import gcd
@@ -64,6 +66,10 @@ _DOTTED = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
 @lru_cache(maxsize=1 << 16)  # ipaddress is slow, and a big table repeats addresses
 def _ipv4(address: str) -> str:
     """The dotted quad, canonical; DataplaneError for anything else."""
+    if isinstance(address, str) and address.isascii():
+        with contextlib.suppress(OSError, ValueError):  # fast path: canonical
+            if socket.inet_ntoa(socket.inet_aton(address)) == address:
+                return address
     match = _DOTTED.fullmatch(address) if isinstance(address, str) else None
     if match is None or any(int(part) > 255 for part in match.groups()):
         raise DataplaneError(f"not an IPv4 address: {address!r}")
