@@ -11,10 +11,11 @@ docs/dataplane-nftables.md)::
             meta l4proto . ip daddr . th dport vmap @services }
         chain output { type nat hook output priority -100; ... the same two rules }
         counter c_tcp_10_0_0_1_80 { }
+        map m_tcp_10_0_0_1_80 { typeof numgen inc mod 3 : ip daddr;
+            flags interval; elements = { 0 : 10.0.2.11, 1-2 : 10.0.2.12 } }
         chain s_tcp_10_0_0_1_80 {
             counter name "c_tcp_10_0_0_1_80"
-            meta l4proto tcp dnat ip addr . port to numgen inc mod 3 map {
-                0 : 10.0.2.11 . 80, 1-2 : 10.0.2.12 . 80 } }
+            meta l4proto tcp dnat ip to numgen inc mod 3 map @m_tcp_10_0_0_1_80 : 80 }
     }
 
 A persistent service adds, per real server D, a timed set `p_S_D` of masked
