@@ -13,7 +13,7 @@
    Target: VIP ≥ 90 % of direct.
 
     sudo .venv/bin/python bench/nft_bench.py [--runs 7] [--rounds 3] [--seconds 5]
-                                             [--connections 16]
+                                             [--connections 16] [--apply-only]
 
 Needs nft, haproxy and wrk (apt-get install nftables haproxy wrk).
 """
@@ -181,6 +181,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--apply-only", action="store_true", help="skip wrk")
     args = parser.parse_args()
     reason = netns_unavailable()
     missing = [tool for tool in ("nft", "haproxy", "wrk") if shutil.which(tool) is None]
@@ -189,7 +190,8 @@ def main() -> int:
         return 2
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     apply_times(args.runs, args.services, args.servers)
-    throughput(args.rounds, args.seconds, args.connections)
+    if not args.apply_only:
+        throughput(args.rounds, args.seconds, args.connections)
     return 0
 
 

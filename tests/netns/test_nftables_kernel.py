@@ -212,6 +212,19 @@ def test_udp_services_round_robin_per_flow(net, dp):
     assert Counter(a.strip() for a in answers) == {"rs1": 2, "rs2": 2, "rs3": 2}
 
 
+def test_real_servers_on_different_ports_get_their_own_port(net, dp):
+    net.start_udp(net.servers[1], UDP_PORT + 1)  # rs2 answers on another port
+    rs1 = server("rs1", RS1, port=UDP_PORT, weight=1)
+    rs2 = server("rs2", RS2, port=UDP_PORT + 1, weight=2)
+    apply(
+        net,
+        dp,
+        virtual("dns", VIP, UDP_PORT, [rs1, rs2], scheduler="wrr", protocol="udp"),
+    )
+    answers = [net.client.call(udp_ask, VIP, UDP_PORT) for _ in range(6)]
+    assert Counter(a.strip() for a in answers) == {"rs1": 2, "rs2": 4}
+
+
 def test_other_tables_are_left_untouched_and_close_removes_ours(net, dp):
     other = (
         "table ip admin { set blocked { type ipv4_addr; elements = { 192.0.2.1 } }; "

@@ -54,26 +54,82 @@ def test_a_first_apply_replaces_only_our_own_table():
     ]
 
 
+def maps(text):
+    """The named maps the script's table block declares, by name."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith("    map "):
+            name, _, body = line.strip()[len("map ") :].partition(" { ")
+            found[name] = body.removesuffix(" }")
+    return found
+
+
 def test_round_robin_gives_each_real_server_one_slot_whatever_its_weight():
-    (rule,) = rules(script(entry("rr", {RS1: 1, RS2: 5})), "s_tcp_10_0_0_1_80")[1:]
+    text = script(entry("rr", {RS1: 1, RS2: 5}))
+    (rule,) = rules(text, "s_tcp_10_0_0_1_80")[1:]
     assert rule == (
-        "meta l4proto tcp dnat ip addr . port to numgen inc mod 2 map "
-        "{ 0 : 10.0.2.11 . 80, 1 : 10.0.2.12 . 80 }"
+        "meta l4proto tcp dnat ip to numgen inc mod 2 map @m_tcp_10_0_0_1_80 : 80"
+    )
+    assert maps(text)["m_tcp_10_0_0_1_80"] == (  # no runs: a plain hash map
+        "typeof numgen inc mod 2 : ip daddr; "
+        "elements = { 0 : 10.0.2.11, 1 : 10.0.2.12 }"
     )
 
 
 def test_weighted_round_robin_splits_the_modulus_by_weight_reduced_by_their_gcd():
-    (rule,) = rules(script(entry("wrr", {RS1: 2, RS2: 10})), "s_tcp_10_0_0_1_80")[1:]
-    assert rule.endswith(
-        "numgen inc mod 6 map { 0 : 10.0.2.11 . 80, 1-5 : 10.0.2.12 . 80 }"
+    text = script(entry("wrr", {RS1: 2, RS2: 10}))
+    (rule,) = rules(text, "s_tcp_10_0_0_1_80")[1:]
+    assert "numgen inc mod 6 map @m_tcp_10_0_0_1_80 : 80" in rule
+    assert maps(text)["m_tcp_10_0_0_1_80"].endswith(
+        "elements = { 0 : 10.0.2.11, 1-5 : 10.0.2.12 }"
+    )
+
+
+def test_real_servers_on_different_ports_map_to_address_and_port():
+    text = script(entry("wrr", {RS1: 1, ("10.0.2.12", 8080): 2}))
+    assert rules(text, "s_tcp_10_0_0_1_80")[1] == (
+        "meta l4proto tcp dnat ip addr . port to numgen inc mod 3 "
+        "map @m_tcp_10_0_0_1_80"
+    )
+    assert maps(text)["m_tcp_10_0_0_1_80"] == (
+        "typeof numgen inc mod 3 : ip daddr . th dport; flags interval; "
+        "elements = { 0 : 10.0.2.11 . 80, 1-2 : 10.0.2.12 . 8080 }"
+    )
+
+
+def test_real_servers_on_port_zero_keep_the_clients_port():
+    text = script(entry("rr", {("10.0.2.11", 0): 1, ("10.0.2.12", 0): 1}))
+    assert rules(text, "s_tcp_10_0_0_1_80")[1].endswith("map @m_tcp_10_0_0_1_80")
+    assert (
+        "elements = { 0 : 10.0.2.11, 1 : 10.0.2.12 }" in maps(text)["m_tcp_10_0_0_1_80"]
     )
 
 
 def test_source_and_destination_hashing_use_jhash_of_the_address():
-    sh = rules(script(entry("sh", {RS1: 1, RS2: 2})), "s_tcp_10_0_0_1_80")[1]
+    sh_text = script(entry("sh", {RS1: 1, RS2: 2}))
+    sh = rules(sh_text, "s_tcp_10_0_0_1_80")[1]
     dh = rules(script(entry("dh")), "s_tcp_10_0_0_1_80")[1]
-    assert "jhash ip saddr mod 3 seed 0x70697261 map { 0 : 10.0.2.11 . 80, 1-2 :" in sh
-    assert "jhash ip daddr mod 2 seed 0x70697261 map" in dh
+    assert "jhash ip saddr mod 3 seed 0x70697261 map @m_tcp_10_0_0_1_80 : 80" in sh
+    assert (
+        "elements = { 0 : 10.0.2.11, 1-2 : 10.0.2.12 }"
+        in maps(sh_text)["m_tcp_10_0_0_1_80"]
+    )
+    assert "jhash ip daddr mod 2 seed 0x70697261 map @m_tcp_10_0_0_1_80" in dh
+
+
+def test_a_changed_service_remakes_its_map_and_a_removed_one_deletes_it():
+    old = {WEB: entry("wrr", {RS1: 1, RS2: 1})}
+    text = transaction(old, {WEB: entry("wrr", {RS1: 1, RS2: 3})})
+    lines = text.splitlines()
+    flush = lines.index("flush chain ip piranha s_tcp_10_0_0_1_80")
+    assert lines[flush + 1] == "delete map ip piranha m_tcp_10_0_0_1_80"
+    assert (
+        "elements = { 0 : 10.0.2.11, 1-3 : 10.0.2.12 }"
+        in maps(text)["m_tcp_10_0_0_1_80"]
+    )
+    assert "delete map ip piranha m_tcp_10_0_0_1_80" in transaction(old, {})
+    single = transaction(old, {WEB: entry("wrr", {RS1: 1})})
+    assert "m_tcp_10_0_0_1_80" not in maps(single)
 
 
 def test_a_single_real_server_is_a_plain_dnat():
@@ -118,7 +174,10 @@ def test_persistence_looks_the_masked_client_up_per_real_server_before_schedulin
 def test_a_firewall_mark_service_is_found_by_mark_and_natted_for_tcp_and_udp():
     key = ServiceKey("fwm", "", 7)
     text = script(entry("rr", {RS1: 1}, key=key))
-    assert "add element ip piranha marks { 7 : goto s_fwm_7 }" in text
+    assert maps(text)["marks"] == (
+        "type mark : verdict; elements = { 7 : goto s_fwm_7 }"
+    )
+    assert "add element" not in text  # nft would fetch every interval map first
     assert (
         rules(text, "s_fwm_7")[1] == "meta l4proto { tcp, udp } dnat ip to 10.0.2.11:80"
     )
@@ -127,7 +186,9 @@ def test_a_firewall_mark_service_is_found_by_mark_and_natted_for_tcp_and_udp():
 def test_udp_services_are_dispatched_by_protocol_address_and_port():
     key = ServiceKey("udp", "10.0.0.1", 53)
     text = script(entry("rr", {("10.0.2.11", 53): 1}, key=key))
-    assert "{ udp . 10.0.0.1 . 53 : goto s_udp_10_0_0_1_53 }" in text
+    assert maps(text)["services"].endswith(
+        "elements = { udp . 10.0.0.1 . 53 : goto s_udp_10_0_0_1_53 }"
+    )
     assert "meta l4proto udp dnat ip to 10.0.2.11:53" in rules(
         text, "s_udp_10_0_0_1_53"
     )
@@ -198,6 +259,8 @@ def test_configure_names_a_missing_nft_program(tmp_path):
     [
         {"key": ServiceKey("tcp", "10.0.0.1; flush ruleset", 80)},
         {"dests": {("10.0.2.11 accept", 80): 1}},
+        {"dests": {("10.0.2.11\x00", 80): 1}},
+        {"dests": {("0x0a.0.2.11", 80): 1}},
         {"dests": {("10.0.2.11", 70000): 1}},
         {"key": ServiceKey("sctp", "10.0.0.1", 80)},
         {"persistent": 10, "pmask": "255.255.255.0 }"},
@@ -299,10 +362,10 @@ def test_a_persistent_clients_traffic_refreshes_its_template_in_the_forward_hook
         "meta l4proto tcp ct original proto-dst 80 "
         "update @p_tcp_10_0_0_1_80_10_0_2_11_80 { ip saddr }"
     ]
-    assert (
-        "add element ip piranha refresh { tcp . 10.0.0.1 . 10.0.2.11 . 80 : "
+    assert maps(text)["refresh"].endswith(
+        "elements = { tcp . 10.0.0.1 . 10.0.2.11 . 80 : "
         "goto u_tcp_10_0_0_1_10_0_2_11_80 }"
-    ) in text
+    )
     assert "u_" not in script(entry("rr", {RS1: 1}))  # not persistent: nothing
 
 
@@ -325,7 +388,7 @@ def test_a_new_timeout_empties_the_refresh_chain_before_its_set_is_deleted():
     flush = lines.index("flush chain ip piranha u_tcp_10_0_0_1_10_0_2_11_80")
     delete = lines.index("delete set ip piranha p_tcp_10_0_0_1_80_10_0_2_11_80")
     assert flush < delete
-    assert "add element ip piranha refresh" not in text  # the element stays
+    assert "refresh" not in maps(text)  # the element stays
 
 
 def test_a_removed_persistent_service_takes_its_refresh_chains_along():

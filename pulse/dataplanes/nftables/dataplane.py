@@ -26,7 +26,7 @@ from .transaction import teardown, transaction
 
 logger = logging.getLogger(__name__)
 
-COMMAND_TIMEOUT = 30.0  # seconds for one nft run; 1,000 services take ~0.2 s
+COMMAND_TIMEOUT = 30.0  # seconds for one nft run; 1,000 services take ~0.25 s
 
 
 def refusals(config: lvscf.Config) -> list[str]:

@@ -18,9 +18,11 @@ from dataclasses import dataclass, field
 from ...lvs import ServiceKey, Table
 from .ruleset import T, _ipv4, dest_id, mask_expr, service_id
 
+MAPS = {
+    "refresh": "type inet_proto . ipv4_addr . ipv4_addr . inet_service : verdict",
+    "refresh_marks": "type mark . ipv4_addr . inet_service : verdict",
+}
 SKELETON = """\
-    map refresh { type inet_proto . ipv4_addr . ipv4_addr . inet_service : verdict; }
-    map refresh_marks { type mark . ipv4_addr . inet_service : verdict; }
     chain forward {
         type filter hook forward priority filter; policy accept;
         ct direction original meta l4proto . ct original ip daddr . ip daddr \
@@ -90,9 +92,10 @@ def retire(
 
 def install(
     old: dict[str, Refresh], new: dict[str, Refresh], changed: set[ServiceKey]
-) -> tuple[list[str], list[str]]:
-    """The table block's chains, and the map elements to add after it."""
-    block, elements = [], []
+) -> tuple[list[str], dict[str, list[str]]]:
+    """The table block's chains, and the new elements of each refresh map."""
+    block: list[str] = []
+    elements: dict[str, list[str]] = {}
     for name, chain in new.items():
         if name not in old or _dirty(name, old, new, changed):
             block += [
@@ -101,7 +104,5 @@ def install(
                 "    }",
             ]
         if name not in old:
-            elements.append(
-                f"add element {T} {chain.map} {{ {chain.element} : goto {name} }}"
-            )
+            elements.setdefault(chain.map, []).append(f"{chain.element} : goto {name}")
     return block, elements

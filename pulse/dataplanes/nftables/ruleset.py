@@ -11,10 +11,11 @@ docs/dataplane-nftables.md)::
             meta l4proto . ip daddr . th dport vmap @services }
         chain output { type nat hook output priority -100; ... the same two rules }
         counter c_tcp_10_0_0_1_80 { }
+        map m_tcp_10_0_0_1_80 { typeof numgen inc mod 3 : ip daddr;
+            flags interval; elements = { 0 : 10.0.2.11, 1-2 : 10.0.2.12 } }
         chain s_tcp_10_0_0_1_80 {
             counter name "c_tcp_10_0_0_1_80"
-            meta l4proto tcp dnat ip addr . port to numgen inc mod 3 map {
-                0 : 10.0.2.11 . 80, 1-2 : 10.0.2.12 . 80 } }
+            meta l4proto tcp dnat ip to numgen inc mod 3 map @m_tcp_10_0_0_1_80 : 80 }
     }
 
 A persistent service adds, per real server D, a timed set `p_S_D` of masked
@@ -25,7 +26,9 @@ schedules with a verdict map onto the `d_S_D` chains.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
 from collections.abc import Mapping
 from functools import lru_cache, reduce
 from math import gcd
@@ -64,6 +67,10 @@ _DOTTED = re.compile(r"([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})")
 @lru_cache(maxsize=1 << 16)  # ipaddress is slow, and a big table repeats addresses
 def _ipv4(address: str) -> str:
     """The dotted quad, canonical; DataplaneError for anything else."""
+    if isinstance(address, str) and address.isascii():
+        with contextlib.suppress(OSError, ValueError):  # fast path: canonical
+            if socket.inet_ntoa(socket.inet_aton(address)) == address:
+                return address
     match = _DOTTED.fullmatch(address) if isinstance(address, str) else None
     if match is None or any(int(part) > 255 for part in match.groups()):
         raise DataplaneError(f"not an IPv4 address: {address!r}")
@@ -150,23 +157,58 @@ def mask_expr(spec: ServiceSpec) -> str:
     return f"ip saddr & {_ipv4(spec.pmask)}"
 
 
-def schedule_rule(entry: Entry) -> str | None:
-    """A non-persistent service's one DNAT rule; None without a real server."""
+def _backends(
+    dests: Mapping[Endpoint, int], shares: list[tuple[Endpoint, int]]
+) -> tuple[str, str, str, dict[Endpoint, str]]:
+    """How a scheduled slot becomes a DNAT target: the map's data type, the
+    words before and after the lookup in the rule, and each server's value.
+
+    Real servers sharing one port put only addresses in the map and the port
+    in the rule (half the elements nft must parse); port 0 keeps the client's
+    port; mixed ports need address . port.
+    """
+    ports = {dest[1] for dest, _ in shares}
+    if len(ports) == 1 or 0 in ports:
+        (port,) = ports if len(ports) == 1 else (0,)
+        value = {dest: _ipv4(dest[0]) for dest in dests}
+        return "ip daddr", "dnat ip to", f" : {port}" if port else "", value
+    value = {dest: f"{_ipv4(dest[0])} . {dest[1]}" for dest in dests}
+    return "ip daddr . th dport", "dnat ip addr . port to", "", value
+
+
+def backend_map_names(entry: Entry) -> list[str]:
+    """The named map `schedule` gives a service (none for one real server)."""
+    if entry.spec.persistent or sum(w > 0 for w in entry.dests.values()) < 2:
+        return []
+    return [f"m_{service_id(entry.spec.key)}"]
+
+
+def schedule(entry: Entry) -> tuple[str | None, dict[str, str]]:
+    """A non-persistent service's DNAT rule and the named map it looks up.
+
+    The rule is None without a real server of weight > 0: the packet reaches
+    the router's own stack (reset / unreachable). The map is named, not
+    anonymous: the kernel binds each anonymous set by walking the whole
+    transaction, which made a large build quadratic. `typeof numgen` suits
+    jhash keys too (both plain integers; nft 1.0.6 crashes listing a
+    `typeof jhash` map); `flags interval` only where a server owns a run.
+    """
     spec, key = entry.spec, entry.spec.key
     shares = slots(spec, entry.dests)
     if not shares:
-        return None  # the packet reaches the router's own stack: reset / unreachable
+        return None, {}
     if len(shares) == 1:
-        return f"{l4(key)} dnat ip to {target(shares[0][0])}"
-    if any(dest[1] == 0 for dest, _ in shares):  # map values: address only
-        value = {dest: _ipv4(dest[0]) for dest, _ in shares}
-        head = "dnat ip to"
-    else:
-        value = {dest: f"{_ipv4(dest[0])} . {dest[1]}" for dest, _ in shares}
-        head = "dnat ip addr . port to"
+        return f"{l4(key)} dnat ip to {target(shares[0][0])}", {}
+    data, head, tail, value = _backends(entry.dests, shares)
     modulus = sum(share for _, share in shares)
-    pick = selector(spec.scheduler, modulus)
-    return f"{l4(key)} {head} {pick} map {{ {_ranges(shares, value)} }}"
+    name = f"m_{service_id(key)}"
+    flags = "flags interval; " if modulus > len(shares) else ""
+    body = (
+        f"typeof numgen inc mod {modulus} : {data}; {flags}"
+        f"elements = {{ {_ranges(shares, value)} }}"
+    )
+    rule = f"{l4(key)} {head} {selector(spec.scheduler, modulus)} map @{name}{tail}"
+    return rule, {name: body}
 
 
 def persistent_rules(entry: Entry) -> list[str]:
@@ -195,13 +237,14 @@ def dest_chain_rules(entry: Entry, dest: Endpoint) -> list[str]:
     ]
 
 
-def service_rules(entry: Entry) -> list[str]:
-    """The service chain: count the new connection, then schedule it."""
+def service_chain(entry: Entry) -> tuple[list[str], dict[str, str]]:
+    """The service chain (count the new connection, then schedule it), and
+    the named maps its rules look up."""
     counter = f'counter name "c_{service_id(entry.spec.key)}"'
     if entry.spec.persistent:
-        return [counter, *persistent_rules(entry)]
-    rule = schedule_rule(entry)
-    return [counter] + ([rule] if rule else [])
+        return [counter, *persistent_rules(entry)], {}
+    rule, maps = schedule(entry)
+    return [counter] + ([rule] if rule else []), maps
 
 
 def dest_sets(entry: Entry) -> dict[str, int]:
