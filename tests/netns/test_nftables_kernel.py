@@ -157,7 +157,7 @@ def test_weight_zero_drains_while_an_open_connection_keeps_flowing(net, dp):
         assert first not in spread(net, 6)
         assert net.client.call(ask) == first
         key = next(iter(dp.current()))
-        counts = net.primary.call(dp.counters)[key]
+        counts = net.primary.call(dp.read_now)[key]
         assert counts["conns"] >= 7
         assert counts["dests"][f"{A.servers[int(first[2]) - 1]}:80"]["active"] >= 1
         assert counts["inactive"] >= 6  # the closed ones, in TIME_WAIT

@@ -7,6 +7,7 @@ tests/netns/test_nftables_kernel.py.
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 
@@ -397,3 +398,32 @@ def test_a_removed_persistent_service_takes_its_refresh_chains_along():
         "delete element ip piranha refresh { tcp . 10.0.0.1 . 10.0.2.11 . 80 }" in text
     )
     assert "delete chain ip piranha u_tcp_10_0_0_1_10_0_2_11_80" in text
+
+
+def test_counters_are_read_on_a_thread_so_a_status_poll_never_waits(
+    tmp_path, monkeypatch
+):
+    """Reading runs nft and parses conntrack: never on the event loop's thread."""
+    nft = FakeNft(tmp_path)
+    dp = NftablesDataplane(nft=str(nft.path))
+    readers = []
+
+    def read_now():
+        readers.append(threading.get_ident())
+        return {WEB: {"active": 3, "dests": {}}}
+
+    monkeypatch.setattr(dp, "read_now", read_now)
+
+    async def steps():
+        await dp.apply({WEB: entry()})
+        first = dp.counters()  # answers at once with what it has: nothing yet
+        assert dp._reading is not None
+        await dp._reading
+        second = dp.counters()  # fresh: no second read within COUNTERS_AGE
+        await dp.close()
+        return first, second
+
+    first, second = asyncio.run(steps())
+    assert first == {}
+    assert second == {WEB: {"active": 3, "dests": {}}}
+    assert len(readers) == 1 and readers[0] != threading.get_ident()

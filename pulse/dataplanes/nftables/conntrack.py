@@ -71,15 +71,16 @@ def read() -> list[Flow]:
         return []
 
 
-def _service_of(table: Table, flow: Flow) -> ServiceKey | None:
+Marked = list[tuple[ServiceKey, set[str]]]  # fwmark services and their VIPs
+
+
+def _service_of(table: Table, marked: Marked, flow: Flow) -> ServiceKey | None:
     key = ServiceKey(flow.protocol, *flow.destination)
     if key in table:
         return key
-    for key, entry in table.items():  # firewall-mark services, by their members
-        if key.protocol == "fwm" and flow.server in entry.dests:
-            addresses = {address for _, address, _ in entry.spec.listen}
-            if flow.destination[0] in addresses:
-                return key
+    for key, addresses in marked:  # firewall-mark services, by their members
+        if flow.destination[0] in addresses and flow.server in table[key].dests:
+            return key
     return None
 
 
@@ -90,8 +91,14 @@ def tally(table: Table, flows: Iterable[Flow]) -> dict[ServiceKey, dict[str, Any
         key: {**zero, "dests": {f"{a}:{p}": dict(zero) for a, p in entry.dests}}
         for key, entry in table.items()
     }
+    # Computed once: a router's conntrack holds far more flows than services.
+    marked = [
+        (key, {address for _, address, _ in entry.spec.listen})
+        for key, entry in table.items()
+        if key.protocol == "fwm"
+    ]
     for flow in flows:
-        key = _service_of(table, flow)
+        key = _service_of(table, marked, flow)
         if key is None or flow.server not in table[key].dests:
             continue
         counts = result[key]

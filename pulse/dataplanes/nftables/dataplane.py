@@ -27,6 +27,7 @@ from .transaction import teardown, transaction
 logger = logging.getLogger(__name__)
 
 COMMAND_TIMEOUT = 30.0  # seconds for one nft run; 1,000 services take ~0.25 s
+COUNTERS_AGE = 1.0  # seconds a reading of the counters serves status polls
 
 
 def refusals(config: lvscf.Config) -> list[str]:
@@ -56,6 +57,9 @@ class NftablesDataplane:
         self.nft = nft
         self._table: dict[ServiceKey, Entry] = {}
         self._rebuild = True  # the next apply deletes and rebuilds the table
+        self._counters: dict[ServiceKey, dict[str, Any]] = {}
+        self._read_at = -COUNTERS_AGE
+        self._reading: asyncio.Task[None] | None = None
 
     async def configure(self, config: lvscf.Config) -> None:
         """Refuse, before anything is applied, what nftables cannot express."""
@@ -87,10 +91,28 @@ class NftablesDataplane:
         """Connections per service and real server (conntrack), new ones per service.
 
         "conns" counts the connections each service scheduled since it was
-        added (its named counter: NAT sees one packet per connection).
+        added (its named counter: NAT sees one packet per connection). As
+        last read, at most about COUNTERS_AGE old: reading runs nft and parses
+        the whole conntrack table, which happens on a thread when someone asks
+        and the last reading is older, so a status poll never stalls the loop
+        (and with it the heartbeat).
         """
-        table = self.current()
-        result = conntrack.tally(table, conntrack.read())
+        loop = asyncio.get_running_loop()
+        fresh = loop.time() - self._read_at < COUNTERS_AGE
+        if not fresh and (self._reading is None or self._reading.done()):
+            self._read_at = loop.time()
+            self._reading = loop.create_task(self.read_counters())
+        return {
+            key: self._counters[key] for key in self._table if key in self._counters
+        }
+
+    async def read_counters(self) -> None:
+        """Read conntrack and the named counters on a thread, then keep them."""
+        self._counters = await asyncio.to_thread(self.read_now)
+
+    def read_now(self) -> dict[ServiceKey, dict[str, Any]]:
+        """Read the counters at once (blocking: runs nft, parses conntrack)."""
+        result = conntrack.tally(self.current(), conntrack.read())
         scheduled = self._named_counters()
         for key, counts in result.items():
             counts["conns"] = scheduled.get(f"c_{service_id(key)}", 0)
@@ -98,6 +120,10 @@ class NftablesDataplane:
 
     async def close(self) -> None:
         """Delete our table; other tables are not touched."""
+        if self._reading is not None:
+            self._reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reading
         await self._run(teardown())
         self._table, self._rebuild = {}, True
 
