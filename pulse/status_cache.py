@@ -191,6 +191,8 @@ class _Part:
         # The destinations that are no configured real server: the sorry one.
         self.known = known
         self.sorry = [j for e, j in self.dests.items() if e not in known]
+        self.moved: tuple[object, ...] = ()  # what `text` was made for
+        self.text = ""
 
 
 class CompactView:
@@ -211,6 +213,10 @@ class CompactView:
         self._not_up: dict[str, set[ServerId]] = {}  # virtual → its not-up servers
         self._endpoints: dict[str, set[tuple[str, int]]] = {}
         self._parts: dict[ServiceKey, _Part] = {}
+        self._gens: dict[str, int] = {}  # virtual → how often its counts moved
+        self._moves = 0
+        self._whole: tuple[tuple[object, ...], str] | None = None
+        self._events = StatusCache()  # for its events' part
         _VIEWS.add(self)
 
     def answer(self, daemon: Daemon, servers: str, match: str) -> str:
@@ -222,7 +228,7 @@ class CompactView:
         return (
             f'{head[:-1]}, "services": {self._services(daemon, servers, match)}, '
             f'"servers": {self._servers_json(daemon, servers, match)}, '
-            f'"events": {json.dumps(list(daemon.state.events))}, '
+            f'"events": {self._events.events(daemon)}, '
             f'"compact": {compact}, "healths": {json.dumps(self._totals)}}}}}'
         )
 
@@ -254,7 +260,7 @@ class CompactView:
         self._sha256, self._admin = state.sha256, dict(state.admin)
         self._index = {key: i for i, key in enumerate(state.servers)}
         self._health, self._counts, self._totals, self._not_up = {}, {}, {}, {}
-        self._endpoints, self._parts = {}, {}
+        self._endpoints, self._parts, self._whole = {}, {}, None
         for key, status in state.servers.items():
             self._endpoints.setdefault(key[0], set()).add((status.address, status.port))
             self._counts.setdefault(key[0], {})
@@ -284,34 +290,49 @@ class CompactView:
         else:
             not_up.add(key)
         self._counts_json[virtual] = json.dumps(counts)
+        self._gens[virtual] = self._gens.get(virtual, 0) + 1
+        self._moves += 1
 
     def _services(self, daemon: Daemon, servers: str, match: str) -> str:
-        parts = []
-        for key, version in self._versions(daemon).items():
+        """Each service's part is kept until its version or its counts move."""
+        versions = self._versions(daemon)
+        stamp = (versions, self._moves, servers, match)
+        if self._whole is not None and self._whole[0] == stamp:
+            return self._whole[1]
+        gens, texts = self._gens, []
+        for key, version in versions.items():
             part = self._parts.get(key)
             if part is None or part.version != version:
                 part = self._parts[key] = self._part(daemon, key, version)
             virtuals = part.virtuals
             if match and not any(match in v for v in virtuals):
                 continue
-            if len(virtuals) == 1:
-                counts = self._counts_json.get(virtuals[0], "{}")
-                endpoints = self._shown_endpoints(daemon, virtuals[0])
-            else:
-                counts, endpoints = self._merged(daemon, virtuals)
-            if servers == "all":
-                dests = list(part.dests.values())
-            elif endpoints:  # in the dataplane's order, as in the whole answer
-                known = part.known
-                dests = [
-                    j for e, j in part.dests.items() if e in endpoints or e not in known
-                ]
-            else:
-                dests = part.sorry
-            parts.append(
-                f'{part.head}, "healths": {counts}, "dests": [{", ".join(dests)}]}}'
-            )
-        return f"[{', '.join(parts)}]"
+            moved = (servers, *[gens.get(v, 0) for v in virtuals])
+            if part.moved != moved:
+                part.text, part.moved = self._text(daemon, part, servers), moved
+            texts.append(part.text)
+        text = f"[{', '.join(texts)}]"
+        self._whole = (stamp, text)
+        return text
+
+    def _text(self, daemon: Daemon, part: _Part, servers: str) -> str:
+        """One service of the compact answer: counts, and the dests listed."""
+        virtuals = part.virtuals
+        if len(virtuals) == 1:
+            counts = self._counts_json.get(virtuals[0], "{}")
+            endpoints = self._shown_endpoints(daemon, virtuals[0])
+        else:
+            counts, endpoints = self._merged(daemon, virtuals)
+        if servers == "all":
+            dests = list(part.dests.values())
+        elif endpoints:  # in the dataplane's order, as in the whole answer
+            known = part.known
+            dests = [
+                j for e, j in part.dests.items() if e in endpoints or e not in known
+            ]
+        else:
+            dests = part.sorry
+        return f'{part.head}, "healths": {counts}, "dests": [{", ".join(dests)}]}}'
 
     def _versions(self, daemon: Daemon) -> dict[ServiceKey, object]:
         plane = daemon.dataplane
