@@ -215,6 +215,7 @@ class CompactView:
         self._parts: dict[ServiceKey, _Part] = {}
         self._gens: dict[str, int] = {}  # virtual → how often its counts moved
         self._moves = 0
+        self._service_total = 0
         self._whole: tuple[tuple[object, ...], str] | None = None
         self._events = StatusCache()  # for its events' part
         _VIEWS.add(self)
@@ -222,11 +223,17 @@ class CompactView:
     def answer(self, daemon: Daemon, servers: str, match: str) -> str:
         self._update(daemon)
         head = json.dumps(_head(daemon))
+        services = self._services(daemon, servers, match)
         compact = json.dumps(
-            {"servers": servers, "match": match, "total": len(self._health)}
+            {
+                "servers": servers,
+                "match": match,
+                "total": len(self._health),
+                "service_total": self._service_total,
+            }
         )[:-1]
         return (
-            f'{head[:-1]}, "services": {self._services(daemon, servers, match)}, '
+            f'{head[:-1]}, "services": {services}, '
             f'"servers": {self._servers_json(daemon, servers, match)}, '
             f'"events": {self._events.events(daemon)}, '
             f'"compact": {compact}, "healths": {json.dumps(self._totals)}}}}}'
@@ -296,6 +303,7 @@ class CompactView:
     def _services(self, daemon: Daemon, servers: str, match: str) -> str:
         """Each service's part is kept until its version or its counts move."""
         versions = self._versions(daemon)
+        self._service_total = len(versions)
         stamp = (versions, self._moves, servers, match)
         if self._whole is not None and self._whole[0] == stamp:
             return self._whole[1]
@@ -385,12 +393,13 @@ _COMPACT: weakref.WeakKeyDictionary[Daemon, CompactView] = weakref.WeakKeyDictio
 def compact_json(daemon: Daemon, servers: str = "not-up", match: str = "") -> str:
     """The compact status answer as JSON text (docs/pulse.md, the control socket).
 
-    Every top-level key of the status answer, and "compact" (the form asked
-    for, and how many real servers there are in all) and "healths" (all of
-    them by health); each service carries "healths", its real servers by
-    health, and only the dests of the real servers listed (and a sorry
-    server's); "servers" lists only the real servers not up ("not-up"), or
-    all ("all"), of the virtual servers whose name contains `match`.
+    Every top-level key of the status answer, and "compact": the form asked
+    for, how many real servers ("total") and services ("service_total") there
+    are in all, and all real servers by health ("healths"); each service
+    carries "healths", its real servers by health, and only the dests of the
+    real servers listed (and a sorry server's); "servers" lists only the real
+    servers not up ("not-up"), or all ("all"), of the virtual servers whose
+    name contains `match`.
     """
     view = _COMPACT.get(daemon)
     if view is None:

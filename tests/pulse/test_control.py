@@ -157,6 +157,7 @@ async def test_the_compact_status_lists_only_the_real_servers_not_up(tmp_path):
             "servers": "not-up",
             "match": "",
             "total": 2,
+            "service_total": 1,
             "healths": {"up": 1, "down": 1},
         }
         (service,) = status["services"]

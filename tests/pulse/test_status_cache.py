@@ -72,6 +72,7 @@ def derived(full, form, match):
             "servers": form,
             "match": match,
             "total": len(servers),
+            "service_total": len(full["services"]),
             "healths": dict(Counter(s["health"] for s in servers)),
         },
     }
