@@ -211,6 +211,7 @@ class CompactView:
         self._counts_json: dict[str, str] = {}
         self._totals: dict[str, int] = {}
         self._not_up: dict[str, set[ServerId]] = {}  # virtual → its not-up servers
+        self._listed: set[ServerId] = set()  # every real server not up
         self._endpoints: dict[str, set[tuple[str, int]]] = {}
         self._parts: dict[ServiceKey, _Part] = {}
         self._gens: dict[str, int] = {}  # virtual → how often its counts moved
@@ -267,6 +268,7 @@ class CompactView:
         self._sha256, self._admin = state.sha256, dict(state.admin)
         self._index = {key: i for i, key in enumerate(state.servers)}
         self._health, self._counts, self._totals, self._not_up = {}, {}, {}, {}
+        self._listed = set()
         self._endpoints, self._parts, self._whole = {}, {}, None
         for key, status in state.servers.items():
             self._endpoints.setdefault(key[0], set()).add((status.address, status.port))
@@ -294,8 +296,10 @@ class CompactView:
         not_up = self._not_up.setdefault(virtual, set())
         if health == "up":
             not_up.discard(key)
+            self._listed.discard(key)
         else:
             not_up.add(key)
+            self._listed.add(key)
         self._counts_json[virtual] = json.dumps(counts)
         self._gens[virtual] = self._gens.get(virtual, 0) + 1
         self._moves += 1
@@ -380,7 +384,7 @@ class CompactView:
             keys = [k for k in state.servers if match in k[0]]
         else:
             keys = sorted(
-                (k for v, ks in self._not_up.items() if match in v for k in ks),
+                (k for k in self._listed if match in k[0]),
                 key=self._index.__getitem__,
             )
         items = (state.servers[k].as_dict(state.admin.get(k)) for k in keys)
