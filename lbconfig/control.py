@@ -113,19 +113,22 @@ def ask(message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]
         raise NotAnswering(f"{path} closed without a complete answer") from None
 
 
-def status(timeout: float | None = None) -> dict[str, Any]:
-    """pulse's status answer (see docs/pulse.md)."""
-    answer = ask({"cmd": "status"}, timeout)
+def status(
+    timeout: float | None = None, form: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """pulse's status answer (see docs/pulse.md); `form` asks for the compact
+    one, e.g. {"servers": "not-up", "match": "web"}."""
+    answer = ask({"cmd": "status", **(form or {})}, timeout)
     if not answer.get("ok") or not isinstance(answer.get("status"), dict):
         raise NotAnswering(f"pulse answered without a status: {answer.get('error')}")
     result: dict[str, Any] = answer["status"]
     return result
 
 
-def snapshot() -> Snapshot:
+def snapshot(form: dict[str, str] | None = None) -> Snapshot:
     """The daemon's state for the page; never raises."""
     try:
-        answer = status()
+        answer = status(form=form)
     except NotAnswering as exc:
         if mode() == "systemd":
             return _systemd_snapshot(str(exc))

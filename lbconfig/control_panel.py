@@ -1,7 +1,10 @@
 """What the CONTROL/MONITORING status panel shows, built from one pulse snapshot.
 
-`panel_context()` turns a `control.Snapshot` into the template's context; the
-routing table, the one big part, is control_table.py's.
+`poll()` asks pulse for the status the panel needs: past FULL_ROWS real
+servers (by the last answer) the default view and the name filter ask for the
+compact answer, not the whole one. `panel_context()` turns a `control.Snapshot`
+into the template's context; the routing table, the one big part, is
+control_table.py's.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from lbconfig import control
 from lbconfig.control import Snapshot
-from lbconfig.control_table import ago, routing_table
+from lbconfig.control_table import FULL_ROWS, ago, routing_table, server_total
 from lbconfig.models import Revision
 
 EVENTS_SHOWN = 25
@@ -22,6 +26,30 @@ STATE_CLASS = {
     "failed": "danger",
     "not answering": "danger",
 }
+
+
+class _Seen:
+    """How many real servers the last answer counted: a hint for the next poll."""
+
+    total = 0
+
+
+def status_form(show: str, match: str) -> dict[str, str] | None:
+    """What to ask pulse for: None for the whole status, else the compact form."""
+    if show == "all" or (show == "auto" and _Seen.total <= FULL_ROWS):
+        return None
+    return {"servers": "not-up", "match": match} if match else {"servers": "not-up"}
+
+
+def poll(show: str = "auto", match: str = "") -> Snapshot:
+    """pulse's status, as much of it as the panel shows with these controls."""
+    form = status_form(show, match)
+    snap = control.snapshot(form)
+    if snap.status is not None:
+        _Seen.total = server_total(snap.status)
+        if form is not None and show == "auto" and _Seen.total <= FULL_ROWS:
+            snap = control.snapshot()  # smaller than it was: every row again
+    return snap
 
 
 def panel_context(
@@ -39,7 +67,7 @@ def panel_context(
         "processes": _processes(status, None if match else table.healths),
         "table": table.html,
         "table_rows": table.rows,
-        "table_total": len(status.get("servers", [])),
+        "table_total": server_total(status),
         "events": _events(status.get("events", [])),
         "now": time.strftime("%H:%M:%S"),
     }
@@ -90,10 +118,13 @@ def _processes(
     if not status:
         return []
     heartbeat = status.get("heartbeat") or {}
-    servers = status.get("servers", [])
+    servers, total = status.get("servers", []), server_total(status)
+    compact = status.get("compact")
+    if healths is None and isinstance(compact, dict):
+        healths = compact.get("healths") or {}
     if healths is None:
         healths = {"maint": sum(s.get("health") == "maint" for s in servers)}
-    checking = len(servers) - healths.get("maint", 0)
+    checking = total - int(healths.get("maint", 0))
     dataplane_error = status.get("dataplane_error", "")
     if heartbeat.get("enabled"):
         beat = f"{heartbeat.get('role')}, partner {heartbeat.get('partner') or '—'}"
@@ -105,14 +136,13 @@ def _processes(
         {
             "name": "table manager (lvs)",
             "ok": _ok(not dataplane_error),
-            "text": _count(len(status.get("services", [])), "service")
-            + " in the table",
+            "text": _count(_service_total(status), "service") + " in the table",
         },
         {
             "name": "health checks (nanny)",
             "ok": _ok(True),
             "text": f"{_count(checking, 'check')} running for "
-            + _count(len(servers), "real server"),
+            + _count(total, "real server"),
         },
         {
             "name": f"dataplane {status.get('dataplane', '')}",
@@ -120,6 +150,14 @@ def _processes(
             "text": dataplane_error or "applied",
         },
     ]
+
+
+def _service_total(status: dict[str, Any]) -> int:
+    """How many services the table has (a compact answer may list fewer)."""
+    compact = status.get("compact")
+    if isinstance(compact, dict) and isinstance(compact.get("service_total"), int):
+        return int(compact["service_total"])
+    return len(status.get("services", []))
 
 
 def _count(n: int, noun: str) -> str:

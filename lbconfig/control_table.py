@@ -8,8 +8,10 @@ A router with 1,000 services of 16 real servers has 16,000 real servers: at
 any speed that is megabytes of HTML every few seconds, which no browser redraws
 smoothly and no admin reads. Beyond FULL_ROWS real servers the table therefore
 shows, by default, every service (with its counts by health) and only the real
-servers that are not up and ready; "all" and a name filter show the rest
-(bench/status_bench.py times both).
+servers that are not up and ready; "all" shows the rest (bench/status_bench.py
+times both). For that view the web asks pulse for its compact status answer
+(docs/pulse.md): each service with its counts by health, and only the real
+servers not up, so that neither side handles the 16,000 that are.
 """
 
 from __future__ import annotations
@@ -78,17 +80,33 @@ class Table:
     healths: dict[str, int]  # real servers by health, over the services shown
 
 
+def server_total(status: dict[str, Any]) -> int:
+    """How many real servers the runtime has (a compact answer lists fewer)."""
+    compact = status.get("compact")
+    if isinstance(compact, dict):
+        return int(compact.get("total", 0))
+    return len(status.get("servers", []))
+
+
 def routing_table(status: dict[str, Any], show: str = "auto", match: str = "") -> Table:
-    """The table's HTML, how many real server rows it shows, counts by health."""
+    """The table's HTML, how many real server rows it shows, counts by health.
+
+    From a compact answer, the rows are the real servers it lists and the
+    counts are its services' "healths"; otherwise both come from "servers".
+    """
     servers = status.get("servers", [])
-    every = show == "all" or (show != "problems" and len(servers) <= FULL_ROWS)
+    compact = status.get("compact")
+    if isinstance(compact, dict):
+        every = compact.get("servers") == "all"
+    else:
+        every = show == "all" or (show != "problems" and len(servers) <= FULL_ROWS)
     # Only the real servers not up are looked at one by one in Python: this runs
     # at every poll, and a Python loop over 16,000 servers is most of the budget.
     # The rest are counted in C (Counter over map), as total minus those not up.
     members = Counter(map(VIRTUAL, servers))
     chosen = (
         servers
-        if every
+        if every or compact
         else [s for s in servers if s["health"] != "up" or s["admin"] != "ready"]
     )
     by_virtual, healths = _group(chosen)
@@ -99,14 +117,10 @@ def routing_table(status: dict[str, Any], show: str = "auto", match: str = "") -
         virtuals = service.get("virtuals", [])
         if match and not any(match in v for v in virtuals):
             continue
-        counts: dict[str, int] = {}
-        for virtual in virtuals:
-            found = healths.get(virtual, {})
-            if not every:
-                found = {**found, "up": members[virtual] - sum(found.values())}
-            for health, n in found.items():
-                counts[health] = counts.get(health, 0) + n
-                totals[health] = totals.get(health, 0) + n
+        if compact:
+            counts = _counted(service.get("healths"), totals)
+        else:
+            counts = _counts(virtuals, healths, members if not every else None, totals)
         shown = [s for v in virtuals for s in by_virtual.get(v, ())]
         parts.append(_service_row(service, counts))
         parts.extend(_server_rows(service, shown))
@@ -116,6 +130,35 @@ def routing_table(status: dict[str, Any], show: str = "auto", match: str = "") -
     parts.append("</tbody></table>")
     # Every value in it is escaped.
     return Table(mark_safe("".join(parts)), rows, totals)
+
+
+def _counts(
+    virtuals: list[str],
+    healths: dict[str, dict[str, int]],
+    members: Counter[str] | None,
+    totals: dict[str, int],
+) -> dict[str, int]:
+    """A service's real servers by health (with `members`, those not counted are
+    up); added to `totals` too."""
+    counts: dict[str, int] = {}
+    for virtual in virtuals:
+        found = healths.get(virtual, {})
+        if members is not None:
+            found = {**found, "up": members[virtual] - sum(found.values())}
+        for health, n in found.items():
+            counts[health] = counts.get(health, 0) + n
+            totals[health] = totals.get(health, 0) + n
+    return counts
+
+
+def _counted(healths: Any, totals: dict[str, int]) -> dict[str, int]:
+    """A compact answer's counts by health for one service, checked; into totals."""
+    if not isinstance(healths, dict):
+        return {}
+    counts = {str(h): n for h, n in healths.items() if isinstance(n, int)}
+    for health, n in counts.items():
+        totals[health] = totals.get(health, 0) + n
+    return counts
 
 
 def _group(

@@ -29,7 +29,7 @@ import lvscf
 from lbconfig import control
 from lbconfig import publish as publishing
 from lbconfig.control_metrics import prometheus
-from lbconfig.control_panel import panel_context
+from lbconfig.control_panel import panel_context, poll
 from lbconfig.control_table import SHOW
 from lbconfig.convert import to_config
 from lbconfig.models import (
@@ -70,7 +70,8 @@ def _live(request: HttpRequest) -> dict[str, Any]:
 def _panel(request: HttpRequest) -> dict[str, Any]:
     live = _live(request)
     context = {"live": live, "mode": control.mode()}
-    context.update(panel_context(control.snapshot(), live["show"], live["match"]))
+    show, match = live["show"], live["match"]
+    context.update(panel_context(poll(show, match), show, match))
     return context
 
 

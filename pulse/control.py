@@ -16,7 +16,7 @@ import socket
 import stat
 from typing import TYPE_CHECKING, Any
 
-from .status_cache import status_json
+from .status_cache import MATCH_LIMIT, SERVER_FORMS, compact_json, status_json
 
 if TYPE_CHECKING:
     from .daemon import Daemon
@@ -88,7 +88,7 @@ class ControlServer:
         except (ValueError, KeyError, TypeError):
             return {"ok": False, "error": 'expected {"cmd": ...}'}
         if command == "status":
-            return b'{"ok": true, "status": ' + status_json(self.daemon).encode() + b"}"
+            return self._status(request)
         if command == "reload":
             error = await self.daemon.reload()
             return {"ok": not error, "error": error} if error else {"ok": True}
@@ -98,6 +98,20 @@ class ControlServer:
         if command in ("drain", "maint", "ready"):
             return self._admin(command, request)
         return {"ok": False, "error": f"unknown command {command!r}"}
+
+    def _status(self, request: dict[str, Any]) -> dict[str, Any] | bytes:
+        """The whole status, or the compact one when "servers" or "match" is given."""
+        if "servers" not in request and "match" not in request:
+            text = status_json(self.daemon)
+        else:
+            servers, match = request.get("servers", "all"), request.get("match", "")
+            if servers not in SERVER_FORMS:
+                return {"ok": False, "error": 'servers must be "all" or "not-up"'}
+            if not isinstance(match, str) or len(match) > MATCH_LIMIT:
+                error = f"match must be a name of at most {MATCH_LIMIT} characters"
+                return {"ok": False, "error": error}
+            text = compact_json(self.daemon, servers, match)
+        return b'{"ok": true, "status": ' + text.encode() + b"}"
 
     def _admin(self, command: str, request: dict[str, Any]) -> dict[str, Any]:
         key = (str(request.get("virtual")), str(request.get("server")))

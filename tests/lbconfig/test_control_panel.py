@@ -10,10 +10,11 @@ import copy
 
 import pytest
 
-from bench.status_bench import recorded_status
+from bench.status_bench import compact_status, recorded_status
+from lbconfig import control, control_panel
 from lbconfig.control import Snapshot
 from lbconfig.control_metrics import prometheus
-from lbconfig.control_panel import panel_context
+from lbconfig.control_panel import panel_context, poll
 from lbconfig.control_table import FULL_ROWS, ago, routing_table
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +144,77 @@ def test_metrics_escape_label_values_and_give_one_health_series_each():
     assert 'health="down"} 0' in text or 'health="down"} 1' in text
     assert text.count("piranha_real_server_health{") == 6
     assert 'piranha_pulse_heartbeat_age_seconds{path="udp"} 1.2' in text
+
+
+def shown(status, show="auto", match=""):
+    """What the panel shows of a status, but for the clock."""
+    context = panel_context(Snapshot("running", status), show, match)
+    keep = ("table", "table_rows", "table_total", "processes", "events", "uptime")
+    return {k: context[k] for k in keep}
+
+
+@pytest.mark.parametrize("match", ["", "web1", "nothing"])
+def test_the_compact_answer_shows_the_same_panel_as_the_whole_one(match):
+    status = recorded_status(40, 16)
+    status["services"][3]["dests"].append(
+        {"address": "192.0.2.99", "port": 80, "weight": 1, "active": 2, "conns": 7}
+    )
+    status["sorry"] = ["web3"]
+    compact = compact_status(status, match)
+    assert len(compact["servers"]) < len(status["servers"]) // 10
+
+    assert shown(compact, "auto", match) == shown(status, "auto", match)
+    assert shown(compact, "problems", match) == shown(status, "problems", match)
+    if not match:
+        assert "sorry server" in str(shown(compact)["table"])
+
+
+@pytest.fixture
+def asked(monkeypatch):
+    """The requests the panel sends, answered from a recorded status."""
+    requests, status = [], {"full": recorded_status(40, 16)}
+
+    def ask(message, timeout=None):
+        requests.append(message)
+        full = status["full"]
+        if "servers" in message:
+            full = compact_status(full, message.get("match", ""), message["servers"])
+        return {"ok": True, "status": full}
+
+    monkeypatch.setattr(control, "ask", ask)
+    monkeypatch.setattr(control_panel._Seen, "total", 0)
+    return requests, status
+
+
+def test_past_the_threshold_the_poll_asks_for_the_compact_form(asked):
+    requests, status = asked
+
+    poll()  # the first poll learns how large the router is
+    snap = poll()
+    poll("auto", "web1")
+    poll("problems")
+    poll("all")
+
+    assert requests == [
+        {"cmd": "status"},
+        {"cmd": "status", "servers": "not-up"},
+        {"cmd": "status", "servers": "not-up", "match": "web1"},
+        {"cmd": "status", "servers": "not-up"},
+        {"cmd": "status"},
+    ]
+    assert snap.status is not None and snap.status["compact"]["total"] == 640
+
+
+def test_a_router_that_shrank_below_the_threshold_gets_every_row_again(asked):
+    requests, status = asked
+    poll()
+    status["full"] = recorded_status(2, 16)
+
+    snap = poll()
+    poll()
+
+    assert (
+        requests[1:]
+        == [{"cmd": "status", "servers": "not-up"}] + [{"cmd": "status"}] * 2
+    )
+    assert snap.status is not None and "compact" not in snap.status

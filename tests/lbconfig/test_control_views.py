@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from bench.status_bench import recorded_status
-from lbconfig import control
+from bench.status_bench import compact_status, recorded_status
+from lbconfig import control, control_panel, control_table
 from lbconfig.models import AuditEntry, Revision
 from tests.lbconfig.test_control_service import (
     reaches,
@@ -287,3 +287,38 @@ def test_the_benchmark_status_has_the_keys_of_a_real_one(running):
         == real["services"][0]["dests"][0].keys()
     )
     assert recorded["heartbeat"].keys() == real["heartbeat"].keys()
+
+
+def test_the_compact_status_of_the_benchmark_has_the_keys_of_a_real_one(running):
+    real = control.status(form={"servers": "not-up"})
+    recorded = compact_status(recorded_status(2, 2))
+
+    assert recorded.keys() == real.keys()
+    assert recorded["compact"].keys() == real["compact"].keys()
+    assert recorded["services"][0].keys() == real["services"][0].keys()
+
+
+def test_past_the_threshold_the_page_shows_what_the_compact_status_lists(
+    admin_client, running, monkeypatch
+):
+    monkeypatch.setattr(control_panel, "FULL_ROWS", 1)
+    monkeypatch.setattr(control_table, "FULL_ROWS", 1)
+    monkeypatch.setattr(control_panel._Seen, "total", 0)
+    admin_client.post(reverse("lbconfig:pulse_admin"), {"verb": "drain web a"})
+    admin_client.get(reverse("lbconfig:status"))  # learns there are 2
+    asked, ask = [], control.ask
+
+    def spy(message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        asked.append(message)
+        return ask(message, timeout)
+
+    monkeypatch.setattr(control, "ask", spy)
+
+    text = admin_client.get(reverse("lbconfig:status")).text
+
+    assert asked == [{"cmd": "status", "servers": "not-up"}]
+
+    assert 'data-rs="web/a"' in text and 'data-rs="web/b"' not in text
+    assert "2 real servers: 1 up, 1 draining" in text
+    assert "Showing 1 of 2 real servers" in text
+    assert "2 checks running for 2 real servers" in text

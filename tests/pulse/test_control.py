@@ -137,3 +137,38 @@ async def test_a_second_runtime_refuses_a_live_socket(tmp_path):
 def test_the_client_reports_an_unreachable_socket(tmp_path, capsys):
     assert main(["--control-socket", str(tmp_path / "none.sock"), "stop"]) == 1
     assert "cannot reach" in capsys.readouterr().err
+
+
+@pytest.mark.asyncio
+async def test_the_compact_status_lists_only_the_real_servers_not_up(tmp_path):
+    port = backends.free_port("127.0.0.51")
+    path = write(tmp_path, port)
+    sock = str(tmp_path / "pulse.sock")
+    async with (
+        backends.tcp_server(backends.name_once, "127.0.0.51", port),
+        running(Options(path, control_socket=sock)) as daemon,
+    ):
+        servers = daemon.state.servers
+        await until(lambda: servers[("web", "r2")].health == "down", 3)
+        await until(lambda: servers[("web", "r1")].health == "up", 3)
+        status = (await ask(sock, cmd="status", servers="not-up"))["status"]
+        assert [s["server"] for s in status["servers"]] == ["r2"]
+        assert status["compact"] == {
+            "servers": "not-up",
+            "match": "",
+            "total": 2,
+            "service_total": 1,
+            "healths": {"up": 1, "down": 1},
+        }
+        (service,) = status["services"]
+        assert service["healths"] == {"up": 1, "down": 1}
+        assert [d["address"] for d in service["dests"]] == []  # r2 is out
+        assert await ask(sock, cmd="drain", virtual="web", server="r1") == {"ok": True}
+        status = (await ask(sock, cmd="status", servers="not-up"))["status"]
+        assert [s["health"] for s in status["servers"]] == ["draining", "down"]
+        assert [d["address"] for d in status["services"][0]["dests"]] == ["127.0.0.51"]
+        status = await ask(sock, cmd="status", servers="not-up", match="nope")
+        assert status["status"]["services"] == status["status"]["servers"] == []
+        for bad in ({"servers": "up"}, {"match": 5}, {"match": "x" * 65}):
+            answer = await ask(sock, cmd="status", **bad)
+            assert answer["ok"] is False and "must be" in answer["error"]
