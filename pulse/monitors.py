@@ -125,6 +125,7 @@ class Monitors:
                 )
         if change in ("up", "down"):
             status.health = _health(hysteresis)
+            self.state.health_changed.add((status.virtual, status.server))
             status.last_change = time.monotonic()
         if change is not None:
             self.state.changed.set()

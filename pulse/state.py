@@ -93,6 +93,9 @@ class RuntimeState:
         self.phase = "starting"  # starting, running, stopping, stopped
         self.started = time.monotonic()
         self.servers: dict[tuple[str, str], ServerStatus] = {}
+        # Real servers whose health changed since the compact status last
+        # looked: a poll then costs O(changes), not O(real servers).
+        self.health_changed: set[tuple[str, str]] = set()
         # drain/maint set over the control socket; survive reloads until "ready".
         self.admin: dict[tuple[str, str], str] = {}
         self.sorry: set[str] = set()  # virtual servers on their sorry server

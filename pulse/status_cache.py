@@ -151,34 +151,6 @@ SERVER_FORMS = ("all", "not-up")
 MATCH_LIMIT = 64  # characters of a name filter
 
 
-class _Health:
-    """`ServerStatus.health`, with each change noted by the compact views.
-
-    Installed on the class below (state.py is not this module's to change):
-    reading stays an attribute lookup; only a write runs this code, and it
-    tells each view which real server to look at again, so that a poll costs
-    O(services + real servers not up) rather than O(real servers).
-    """
-
-    def __get__(self, obj: ServerStatus | None, owner: type | None = None) -> str:
-        if obj is None:
-            return "unknown"
-        health: str = obj.__dict__["_health"]
-        return health
-
-    def __set__(self, obj: ServerStatus, value: str) -> None:
-        fields = obj.__dict__
-        if fields.get("_health") != value:
-            key = (obj.virtual, obj.server)
-            for view in _VIEWS:
-                view.touched.add(key)
-        fields["_health"] = value
-
-
-ServerStatus.health = _Health()  # type: ignore[assignment]
-_VIEWS: weakref.WeakSet[CompactView] = weakref.WeakSet()
-
-
 class _Part:
     """One service of the compact answer: its JSON without dests, its dests."""
 
@@ -197,7 +169,8 @@ class _Part:
 
 class CompactView:
     """Counts by health per virtual server, and which real servers are not up,
-    updated from the health changes `_Health` notes and the admin states."""
+    updated from the health changes the monitors note (`state.health_changed`)
+    and from the admin states."""
 
     def __init__(self) -> None:
         self.touched: set[ServerId] = set()
@@ -219,7 +192,6 @@ class CompactView:
         self._service_total = 0
         self._whole: tuple[tuple[object, ...], str] | None = None
         self._events = StatusCache()  # for its events' part
-        _VIEWS.add(self)
 
     def answer(self, daemon: Daemon, servers: str, match: str) -> str:
         self._update(daemon)
@@ -255,6 +227,8 @@ class CompactView:
                 k for k, v in state.admin.items() if self._admin.get(k) != v
             )
             self._admin = dict(state.admin)
+        self.touched |= state.health_changed  # this view is their one reader
+        state.health_changed.clear()
         touched, self.touched = self.touched, set()
         for key in touched:
             status = state.servers.get(key)
@@ -264,6 +238,7 @@ class CompactView:
     def _rebuild(self, daemon: Daemon) -> None:
         state = daemon.state
         self.touched = set()
+        state.health_changed.clear()
         self._servers, self._size = state.servers, len(state.servers)
         self._sha256, self._admin = state.sha256, dict(state.admin)
         self._index = {key: i for i, key in enumerate(state.servers)}
