@@ -22,12 +22,11 @@ import lvscf
 
 from ..lvs import DataplaneError, Endpoint, Entry, ServiceKey, ServiceSpec, Table
 from ..schedulers import PersistenceTable, Scheduler, make_scheduler
-from .tcp import ClientSide, Link
+from .tcp import Link, TcpListener, make_buffer
 from .udp import UdpFlow, UdpFront
 
 logger = logging.getLogger(__name__)
 
-BACKLOG = 1024
 SWEEP = 1.0  # seconds between sweeps for idle TCP connections
 
 
@@ -98,6 +97,7 @@ class Pool:
         self.backends: dict[Endpoint, Backend] = {}
         self._weights: dict[Endpoint, int] = {}  # as last set
         self.links: set[Link] = set()
+        self.buffer = make_buffer()  # what a proxied connection reads into
         self.flows: set[UdpFlow] = set()
         self.spec = spec
         self.scheduler: Scheduler[Backend] = make_scheduler(spec.scheduler)
@@ -182,7 +182,7 @@ class Service:
         self.listeners: dict[tuple[str, str, int], Listener] = {}
 
 
-Listener = asyncio.AbstractServer | UdpFront
+Listener = TcpListener | UdpFront
 
 
 class UserspaceDataplane:
@@ -253,9 +253,7 @@ class UserspaceDataplane:
                 lambda: front, local_addr=(address, port)
             )
             return front
-        return await loop.create_server(
-            lambda: ClientSide(pool), address, port, reuse_address=True, backlog=BACKLOG
-        )
+        return TcpListener(pool, address, port)
 
     def _switch(
         self,
@@ -307,17 +305,9 @@ class UserspaceDataplane:
             self._sweeper = None
         services = list(self._services.values())
         self._services.clear()
-        servers = [
-            listener
-            for service in services
-            for listener in service.listeners.values()
-            if isinstance(listener, asyncio.AbstractServer)
-        ]
         for service in services:
             self._close_service(service)
             for link in list(service.pool.links):
                 link.abort()
             for flow in list(service.pool.flows):
                 flow.close()
-        for server in servers:
-            await server.wait_closed()
