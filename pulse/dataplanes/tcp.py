@@ -1,13 +1,15 @@
-"""The userspace dataplane's TCP side: raw sockets driven by readiness callbacks.
+"""The userspace dataplane's TCP side: raw sockets on an edge-triggered epoll.
 
 A `TcpListener` accepts every waiting connection in one readiness callback;
 each becomes a `Link` to the chosen backend, reached with a non-blocking
-connect that, to a local backend, completes at once. A `Pipe` per direction
-moves bytes: `recv_into` a buffer shared by the pool, then `send` to the
-other side. When the other side cannot take a chunk, the rest is held and
-reading that direction stops until it drains, so memory stays bounded. No
-task, stream or transport is made per connection: a proxied connection costs
-two sockets, two objects per direction and a handful of syscalls.
+connect. The two sockets of a link are watched by the dataplane's `Poller`,
+one epoll set (edge-triggered) that the event loop watches as a single fd:
+each socket is added once and leaves the set when it is closed, so a
+proxied connection costs two epoll_ctl calls, no task, stream, transport or
+timer. A `Pipe` per direction moves bytes: `recv_into` the pool's buffer,
+then `send` to the other side. When the other side cannot take a chunk, the
+rest is held and that direction reads nothing until it drains, so memory
+stays bounded.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import select
 import socket
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -32,6 +36,44 @@ CONNECT_TIMEOUT = 10.0  # seconds to reach a backend before giving up
 _monotonic = time.monotonic  # bound once: read for every chunk moved
 _DONTWAIT = socket.MSG_DONTWAIT  # accepted sockets are left blocking: no fcntl
 _AGAIN = (BlockingIOError, InterruptedError)
+_WATCH = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
+_IN, _OUT = select.EPOLLIN, select.EPOLLOUT
+_FAILED = select.EPOLLERR | select.EPOLLHUP
+_ENDING = select.EPOLLRDHUP | _FAILED  # read on until the end or the error
+_BATCH = 512  # events taken per wake-up
+
+
+class Poller:
+    """One edge-triggered epoll set for the proxied sockets of a dataplane."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.epoll = select.epoll()
+        self.handlers: dict[int, Callable[[int], None]] = {}
+        loop.add_reader(self.epoll.fileno(), self._dispatch)
+
+    def add(self, fd: int, handler: Callable[[int], None]) -> None:
+        self.handlers[fd] = handler
+        self.epoll.register(fd, _WATCH)
+
+    def forget(self, fd: int) -> None:
+        """Before `fd` is closed (closing it takes it out of the epoll set)."""
+        self.handlers.pop(fd, None)
+
+    def _dispatch(self) -> None:
+        # Sockets are only closed here, never opened (accepts and connects
+        # run from the listener's callback), so an fd in this batch cannot
+        # be a new socket that reused a closed one's number.
+        handlers = self.handlers
+        for fd, events in self.epoll.poll(0, _BATCH):
+            handler = handlers.get(fd)
+            if handler is not None:
+                handler(events)
+
+    def close(self) -> None:
+        if not self.epoll.closed:
+            self.loop.remove_reader(self.epoll.fileno())
+            self.epoll.close()
 
 
 def make_buffer() -> memoryview:
@@ -106,13 +148,13 @@ def open_link(pool: Pool, conn: socket.socket, peer: tuple[str, int]) -> None:
         code = server.connect_ex((backend.address, backend.port))
     except OSError as exc:
         code = exc.errno or errno.EINVAL
-    if code == 0:
-        link.stream()
-    elif code == errno.EINPROGRESS:
-        link.wait_connect()
-    else:
+    if code not in (0, errno.EINPROGRESS):
         logger.debug("backend %s:%s: errno %s", backend.address, backend.port, code)
         link.abort()
+        return
+    # Done or not, the first EPOLLOUT says the connect is over (swept after
+    # CONNECT_TIMEOUT otherwise).
+    pool.poller.add(server.fileno(), link.server_event)
 
 
 class Link:
@@ -123,17 +165,19 @@ class Link:
         "backend",
         "client",
         "server",
+        "up",
+        "down",
         "eofs",
         "done",
         "closed",
         "last",
-        "timer",
     )
 
     def __init__(self, pool: Pool, backend: Backend, client: socket.socket) -> None:
         self.pool, self.backend, self.client = pool, backend, client
         self.server: socket.socket | None = None
-        self.timer: asyncio.TimerHandle | None = None
+        self.up: Pipe | None = None  # client to backend; None while connecting
+        self.down: Pipe | None = None
         self.eofs = 0  # FINs received
         self.done = 0  # directions finished: FIN received and passed on
         self.closed = False
@@ -143,36 +187,43 @@ class Link:
         pool.links.add(self)
         pool.version += 1
 
-    def wait_connect(self) -> None:
-        """The connect is in progress: wait (bounded) for it to finish."""
-        assert self.server is not None
-        loop = self.pool.loop
-        loop.add_writer(self.server.fileno(), self._connected)
-        self.timer = loop.call_later(CONNECT_TIMEOUT, self.abort)
+    @property
+    def connecting(self) -> bool:
+        return self.up is None
 
-    def _connected(self) -> None:
-        assert self.server is not None
-        self.pool.loop.remove_writer(self.server.fileno())
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        code = self.server.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-        if code:
-            backend = self.backend
-            logger.debug("backend %s:%s: errno %s", backend.address, backend.port, code)
-            self.abort()
-        else:
-            self.stream()
+    def server_event(self, events: int) -> None:
+        up, down = self.up, self.down
+        if up is None or down is None:  # the connect is over
+            if events & _FAILED or not events & _OUT:
+                backend = self.backend
+                logger.debug("backend %s:%s unreachable", backend.address, backend.port)
+                self.abort()
+                return
+            up, down = self.stream()
+        if events & _OUT and up.held:
+            up.flush()
+        if events & _IN or events & _ENDING:
+            down.pump(events & _ENDING)
 
-    def stream(self) -> None:
+    def client_event(self, events: int) -> None:
+        up, down = self.up, self.down
+        assert up is not None and down is not None
+        if events & _OUT and down.held:
+            down.flush()
+        if events & _IN or events & _ENDING:
+            up.pump(events & _ENDING)
+
+    def stream(self) -> tuple[Pipe, Pipe]:
         """Both sides are up: forward each way.
 
-        The client's first bytes waited in its socket until now, so nothing
-        is held in the meantime.
+        The client's first bytes waited in its socket until now; adding it
+        to the epoll set reports them.
         """
         assert self.server is not None
-        Pipe(self, self.client, self.server, True).start()
-        Pipe(self, self.server, self.client, False).start()
+        self.up = up = Pipe(self, self.client, self.server, True)
+        self.down = down = Pipe(self, self.server, self.client, False)
+        self.pool.poller.add(self.client.fileno(), self.client_event)
+        return up, down
 
     def half_closed(self) -> None:
         # IPVS counts a connection past its FIN as inactive.
@@ -184,7 +235,7 @@ class Link:
             self.backend.inactive += 1
 
     def close(self) -> None:
-        """Stop watching both sockets and close them (a FIN where pending)."""
+        """Close both sockets (a FIN after what they still hold)."""
         if self.closed:
             return
         self.closed = True
@@ -195,15 +246,10 @@ class Link:
         else:
             self.backend.active -= 1
         pool.links.discard(self)
-        if self.timer is not None:
-            self.timer.cancel()
-        loop = pool.loop
+        forget = pool.poller.forget
         for sock in (self.client, self.server):
             if sock is not None:
-                fd = sock.fileno()
-                if fd >= 0:
-                    loop.remove_reader(fd)
-                    loop.remove_writer(fd)
+                forget(sock.fileno())
                 sock.close()
 
     def abort(self) -> None:
@@ -214,45 +260,51 @@ class Link:
 class Pipe:
     """One direction of a link: bytes from `src` to `dst`."""
 
-    __slots__ = ("link", "src", "dst", "src_fd", "dst_fd", "inbound", "held", "eof")
+    __slots__ = ("link", "src", "dst", "inbound", "held", "eof")
 
     def __init__(
         self, link: Link, src: socket.socket, dst: socket.socket, inbound: bool
     ) -> None:
         self.link, self.src, self.dst, self.inbound = link, src, dst, inbound
-        self.src_fd, self.dst_fd = src.fileno(), dst.fileno()
-        self.held = b""  # what dst could not take yet
+        self.held = b""  # what dst could not take yet; nothing is read meanwhile
         self.eof = False
 
-    def start(self) -> None:
-        self.link.pool.loop.add_reader(self.src_fd, self.readable)
+    def pump(self, drain: int) -> None:
+        """Move what src has to dst.
 
-    def readable(self) -> None:
+        Edge-triggered: a read shorter than the buffer emptied the socket
+        (new bytes bring a new event), unless `drain` says a FIN or an error
+        is queued behind the bytes: then read on to it.
+        """
+        if self.held or self.eof:
+            return
         link = self.link
         view = link.pool.buffer
-        try:
-            size = self.src.recv_into(view, CHUNK, _DONTWAIT)
-        except _AGAIN:
-            return
-        except OSError:
-            link.abort()
-            return
-        if not size:
-            self.ended()
-            return
-        self.count(size)
-        try:
-            sent = self.dst.send(view[:size], _DONTWAIT)
-        except _AGAIN:
-            sent = 0
-        except OSError:
-            link.abort()
-            return
-        if sent < size:  # dst is full: hold the rest, stop reading until it drains
-            self.held = bytes(view[sent:size])
-            loop = link.pool.loop
-            loop.remove_reader(self.src_fd)
-            loop.add_writer(self.dst_fd, self.writable)
+        recv_into, send = self.src.recv_into, self.dst.send
+        while True:
+            try:
+                size = recv_into(view, CHUNK, _DONTWAIT)
+            except _AGAIN:
+                return
+            except OSError:
+                link.abort()
+                return
+            if not size:
+                self.ended()
+                return
+            self.count(size)
+            try:
+                sent = send(view[:size], _DONTWAIT)
+            except _AGAIN:
+                sent = 0
+            except OSError:
+                link.abort()
+                return
+            if sent < size:  # dst is full: hold the rest until it drains
+                self.held = bytes(view[sent:size])
+                return
+            if size < CHUNK and not drain:
+                return
 
     def count(self, size: int) -> None:
         link = self.link
@@ -263,7 +315,8 @@ class Pipe:
         link.pool.version += 1
         link.last = _monotonic()
 
-    def writable(self) -> None:
+    def flush(self) -> None:
+        """dst has room again: send what is held, then read src again."""
         link = self.link
         try:
             sent = self.dst.send(self.held, _DONTWAIT)
@@ -275,19 +328,15 @@ class Pipe:
         self.held = self.held[sent:]
         if self.held:
             return
-        loop = link.pool.loop
-        loop.remove_writer(self.dst_fd)
         if self.eof:
             self.shut()
-        else:
-            loop.add_reader(self.src_fd, self.readable)
+        else:  # events from src were passed over meanwhile: read to the end
+            self.pump(1)
 
     def ended(self) -> None:
         """src sent its FIN: pass it on once what is held is sent."""
-        link = self.link
-        link.pool.loop.remove_reader(self.src_fd)
         self.eof = True
-        link.half_closed()
+        self.link.half_closed()
         if not self.held:
             self.shut()
 

@@ -22,7 +22,7 @@ import lvscf
 
 from ..lvs import DataplaneError, Endpoint, Entry, ServiceKey, ServiceSpec, Table
 from ..schedulers import PersistenceTable, Scheduler, make_scheduler
-from .tcp import Link, TcpListener, make_buffer
+from .tcp import CONNECT_TIMEOUT, Link, Poller, TcpListener, make_buffer
 from .udp import UdpFlow, UdpFront
 
 logger = logging.getLogger(__name__)
@@ -87,9 +87,15 @@ class Backend:
 class Pool:
     """One service: its scheduler, persistence and backends."""
 
-    def __init__(self, spec: ServiceSpec, timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        timeouts: Timeouts | None = None,
+        poller: Poller | None = None,
+    ) -> None:
         # Bound once: asyncio.get_running_loop() costs a getpid() syscall.
         self.loop = asyncio.get_running_loop()
+        self.poller = poller or Poller(self.loop)  # the dataplane's, shared
         self.timeouts = timeouts or Timeouts()  # shared: a reload changes them
         # Bumped on every change the status shows (dests, counters), so a
         # status poll re-serializes only the services that changed.
@@ -156,12 +162,17 @@ class Pool:
         return self.scheduler.pick(client, target)
 
     def expire(self, now: float) -> None:
-        """End the connections idle past their timeout (tcpfin once half-closed)."""
+        """End the connections idle past their timeout (tcpfin once half-closed).
+
+        A backend still connecting gets CONNECT_TIMEOUT at most.
+        """
         tcp, tcpfin = self.timeouts.tcp, self.timeouts.tcpfin
+        connect = min(tcp, CONNECT_TIMEOUT)
         for link in [
             link
             for link in self.links
-            if now - link.last > (tcpfin if link.eofs else tcp)
+            if now - link.last
+            > (tcpfin if link.eofs else connect if link.connecting else tcp)
         ]:
             link.abort()
 
@@ -194,6 +205,7 @@ class UserspaceDataplane:
         self._services: dict[ServiceKey, Service] = {}
         self.timeouts = Timeouts()
         self._sweeper: asyncio.TimerHandle | None = None
+        self._poller: Poller | None = None  # the proxied sockets' epoll set
 
     async def configure(self, config: lvscf.Config) -> None:
         """ipvsadm --set's timeouts become the proxied connections' idle times."""
@@ -211,8 +223,11 @@ class UserspaceDataplane:
 
     async def apply(self, table: Table) -> None:
         """Open every new socket first; only then switch, in one step."""
+        loop = asyncio.get_running_loop()
         if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().call_later(SWEEP, self._sweep)
+            self._sweeper = loop.call_later(SWEEP, self._sweep)
+        if self._poller is None:
+            self._poller = Poller(loop)
         pools, opened = await self._open_listeners(table)
         for key in list(self._services):
             if key not in table:
@@ -233,7 +248,9 @@ class UserspaceDataplane:
                 pool = (
                     have.pool
                     if have
-                    else pools.setdefault(key, Pool(entry.spec, self.timeouts))
+                    else pools.setdefault(
+                        key, Pool(entry.spec, self.timeouts, self._poller)
+                    )
                 )
                 for where in entry.spec.listen:
                     if have is None or where not in have.listeners:
@@ -311,3 +328,6 @@ class UserspaceDataplane:
                 link.abort()
             for flow in list(service.pool.flows):
                 flow.close()
+        if self._poller is not None:
+            self._poller.close()
+            self._poller = None
