@@ -38,7 +38,8 @@ _DONTWAIT = socket.MSG_DONTWAIT  # accepted sockets are left blocking: no fcntl
 _AGAIN = (BlockingIOError, InterruptedError)
 _WATCH = select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP | select.EPOLLET
 _IN, _OUT = select.EPOLLIN, select.EPOLLOUT
-_FAILED = select.EPOLLERR | select.EPOLLHUP
+_ERR = select.EPOLLERR  # a reset or other error: the link ends at once
+_FAILED = _ERR | select.EPOLLHUP
 _ENDING = select.EPOLLRDHUP | _FAILED  # read on until the end or the error
 _BATCH = 512  # events taken per wake-up
 
@@ -200,6 +201,9 @@ class Link:
                 self.abort()
                 return
             up, down = self.stream()
+        elif events & _ERR:
+            self.abort()
+            return
         if events & _OUT and up.held:
             up.flush()
         if events & _IN or events & _ENDING:
@@ -208,6 +212,9 @@ class Link:
     def client_event(self, events: int) -> None:
         up, down = self.up, self.down
         assert up is not None and down is not None
+        if events & _ERR:
+            self.abort()
+            return
         if events & _OUT and down.held:
             down.flush()
         if events & _IN or events & _ENDING:
