@@ -22,12 +22,11 @@ import lvscf
 
 from ..lvs import DataplaneError, Endpoint, Entry, ServiceKey, ServiceSpec, Table
 from ..schedulers import PersistenceTable, Scheduler, make_scheduler
-from .tcp import ClientSide, Link
+from .tcp import CONNECT_TIMEOUT, Link, Poller, TcpListener, make_buffer
 from .udp import UdpFlow, UdpFront
 
 logger = logging.getLogger(__name__)
 
-BACKLOG = 1024
 SWEEP = 1.0  # seconds between sweeps for idle TCP connections
 
 
@@ -88,9 +87,15 @@ class Backend:
 class Pool:
     """One service: its scheduler, persistence and backends."""
 
-    def __init__(self, spec: ServiceSpec, timeouts: Timeouts | None = None) -> None:
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        timeouts: Timeouts | None = None,
+        poller: Poller | None = None,
+    ) -> None:
         # Bound once: asyncio.get_running_loop() costs a getpid() syscall.
         self.loop = asyncio.get_running_loop()
+        self.poller = poller or Poller(self.loop)  # the dataplane's, shared
         self.timeouts = timeouts or Timeouts()  # shared: a reload changes them
         # Bumped on every change the status shows (dests, counters), so a
         # status poll re-serializes only the services that changed.
@@ -98,6 +103,7 @@ class Pool:
         self.backends: dict[Endpoint, Backend] = {}
         self._weights: dict[Endpoint, int] = {}  # as last set
         self.links: set[Link] = set()
+        self.buffer = make_buffer()  # what a proxied connection reads into
         self.flows: set[UdpFlow] = set()
         self.spec = spec
         self.scheduler: Scheduler[Backend] = make_scheduler(spec.scheduler)
@@ -156,12 +162,17 @@ class Pool:
         return self.scheduler.pick(client, target)
 
     def expire(self, now: float) -> None:
-        """End the connections idle past their timeout (tcpfin once half-closed)."""
+        """End the connections idle past their timeout (tcpfin once half-closed).
+
+        A backend still connecting gets CONNECT_TIMEOUT at most.
+        """
         tcp, tcpfin = self.timeouts.tcp, self.timeouts.tcpfin
+        connect = min(tcp, CONNECT_TIMEOUT)
         for link in [
             link
             for link in self.links
-            if now - link.last > (tcpfin if link.eofs else tcp)
+            if now - link.last
+            > (tcpfin if link.eofs else connect if link.connecting else tcp)
         ]:
             link.abort()
 
@@ -182,7 +193,7 @@ class Service:
         self.listeners: dict[tuple[str, str, int], Listener] = {}
 
 
-Listener = asyncio.AbstractServer | UdpFront
+Listener = TcpListener | UdpFront
 
 
 class UserspaceDataplane:
@@ -194,6 +205,7 @@ class UserspaceDataplane:
         self._services: dict[ServiceKey, Service] = {}
         self.timeouts = Timeouts()
         self._sweeper: asyncio.TimerHandle | None = None
+        self._poller: Poller | None = None  # the proxied sockets' epoll set
 
     async def configure(self, config: lvscf.Config) -> None:
         """ipvsadm --set's timeouts become the proxied connections' idle times."""
@@ -211,8 +223,11 @@ class UserspaceDataplane:
 
     async def apply(self, table: Table) -> None:
         """Open every new socket first; only then switch, in one step."""
+        loop = asyncio.get_running_loop()
         if self._sweeper is None:
-            self._sweeper = asyncio.get_running_loop().call_later(SWEEP, self._sweep)
+            self._sweeper = loop.call_later(SWEEP, self._sweep)
+        if self._poller is None:
+            self._poller = Poller(loop)
         pools, opened = await self._open_listeners(table)
         for key in list(self._services):
             if key not in table:
@@ -233,7 +248,9 @@ class UserspaceDataplane:
                 pool = (
                     have.pool
                     if have
-                    else pools.setdefault(key, Pool(entry.spec, self.timeouts))
+                    else pools.setdefault(
+                        key, Pool(entry.spec, self.timeouts, self._poller)
+                    )
                 )
                 for where in entry.spec.listen:
                     if have is None or where not in have.listeners:
@@ -253,9 +270,7 @@ class UserspaceDataplane:
                 lambda: front, local_addr=(address, port)
             )
             return front
-        return await loop.create_server(
-            lambda: ClientSide(pool), address, port, reuse_address=True, backlog=BACKLOG
-        )
+        return TcpListener(pool, address, port)
 
     def _switch(
         self,
@@ -307,17 +322,12 @@ class UserspaceDataplane:
             self._sweeper = None
         services = list(self._services.values())
         self._services.clear()
-        servers = [
-            listener
-            for service in services
-            for listener in service.listeners.values()
-            if isinstance(listener, asyncio.AbstractServer)
-        ]
         for service in services:
             self._close_service(service)
             for link in list(service.pool.links):
                 link.abort()
             for flow in list(service.pool.flows):
                 flow.close()
-        for server in servers:
-            await server.wait_closed()
+        if self._poller is not None:
+            self._poller.close()
+            self._poller = None

@@ -233,3 +233,71 @@ def test_the_first_bytes_are_forwarded_under_uvloop():
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         assert runner.run(scenario()).startswith(b"HTTP/1.0 200")
+
+
+@pytest.mark.asyncio
+async def test_a_refused_backend_closes_the_client_and_clears_the_counters():
+    port = backends.free_port("127.0.0.43")  # nothing listens there
+    async with dataplane() as plane:
+        await plane.apply(table(port, {("127.0.0.43", port): 1}))
+        reader, writer = await asyncio.open_connection(VIP, port)
+        writer.write(b"hello\n")
+        try:
+            assert await asyncio.wait_for(reader.read(), 2) == b""
+        except ConnectionError:
+            pass  # the client's unread request may turn the close into a reset
+        writer.close()
+        counters = plane.counters()[ServiceKey("tcp", VIP, port)]
+        assert (counters["conns"], counters["active"], counters["inactive"]) == (
+            1,
+            0,
+            0,
+        )
+
+
+@pytest.mark.asyncio
+async def test_many_clients_at_once_are_each_proxied_and_counted():
+    async with (
+        backends.tcp_server(backends.echo, "127.0.0.41") as port,
+        dataplane() as plane,
+    ):
+        await plane.apply(table(port, {("127.0.0.41", port): 1}))
+
+        async def exchange(number):
+            reader, writer = await asyncio.open_connection(VIP, port)
+            writer.write(b"%d\n" % number)
+            line = await asyncio.wait_for(reader.readline(), 5)
+            writer.close()
+            await writer.wait_closed()
+            return line
+
+        got = await asyncio.gather(*(exchange(n) for n in range(200)))
+        assert got == [b"%d\n" % n for n in range(200)]
+        key = ServiceKey("tcp", VIP, port)
+        assert plane.counters()[key]["conns"] == 200
+        # Each ends: both FINs passed on, nothing left active or inactive.
+        await until(
+            lambda: (
+                plane.counters()[key]["active"]
+                == plane.counters()[key]["inactive"]
+                == 0
+            )
+        )
+
+
+@pytest.mark.asyncio
+async def test_a_slow_reader_gets_every_byte_in_order():
+    async with (
+        backends.tcp_server(backends.echo, "127.0.0.41") as port,
+        dataplane() as plane,
+    ):
+        await plane.apply(table(port, {("127.0.0.41", port): 1}))
+        reader, writer = await asyncio.open_connection(VIP, port, limit=4096)
+        payload = bytes(range(256)) * 16000  # 4 MB, more than the socket buffers
+        writer.write(payload)
+        await asyncio.sleep(0.5)  # the proxy holds what the client does not read
+        got = bytearray()
+        while len(got) < len(payload):
+            got += await asyncio.wait_for(reader.read(4096), 5)
+        assert got == payload
+        writer.close()
