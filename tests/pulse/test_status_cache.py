@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import Counter
 
 import pytest
 
+from bench.status_bench import compact_status
 from pulse.daemon import Options, running
 from pulse.status import status
 from pulse.status_cache import compact_json, status_json
@@ -33,49 +33,7 @@ def check(daemon):
     same(json.loads(status_json(daemon)), status(daemon))
     for form, match in (("not-up", ""), ("not-up", "we"), ("all", "web"), ("all", "x")):
         compact = json.loads(compact_json(daemon, form, match))
-        same(compact, derived(status(daemon), form, match))
-
-
-def derived(full, form, match):
-    """The compact answer, as the web would work it out from the whole one."""
-    servers = full["servers"]
-    by_virtual: dict[str, list[dict[str, object]]] = {}
-    for entry in servers:
-        by_virtual.setdefault(entry["virtual"], []).append(entry)
-    listed = [
-        s
-        for s in servers
-        if match in s["virtual"] and (form == "all" or s["health"] != "up")
-    ]
-    shown = {(s["virtual"], s["address"], s["port"]) for s in listed}
-    services = []
-    for service in full["services"]:
-        virtuals = service["virtuals"]
-        if match and not any(match in v for v in virtuals):
-            continue
-        members = [s for v in virtuals for s in by_virtual.get(v, [])]
-        known = {(s["address"], s["port"]) for s in members}
-        dests = [
-            d
-            for d in service["dests"]
-            if form == "all"
-            or (d["address"], d["port"]) not in known
-            or any((v, d["address"], d["port"]) in shown for v in virtuals)
-        ]
-        healths = dict(Counter(s["health"] for s in members))
-        services.append({**service, "healths": healths, "dests": dests})
-    return {
-        **full,
-        "services": services,
-        "servers": listed,
-        "compact": {
-            "servers": form,
-            "match": match,
-            "total": len(servers),
-            "service_total": len(full["services"]),
-            "healths": dict(Counter(s["health"] for s in servers)),
-        },
-    }
+        same(compact, compact_status(status(daemon), match, form))
 
 
 def write(tmp_path, port, **globals_):
