@@ -24,12 +24,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from pulse.cli import loop_factory  # noqa: E402
 from pulse.daemon import Options, running  # noqa: E402
 from pulse.dataplanes.userspace import UserspaceDataplane  # noqa: E402
 from pulse.lvs import Table  # noqa: E402
@@ -255,14 +256,7 @@ def main() -> int:
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    factory: Callable[[], asyncio.AbstractEventLoop]
-    try:
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    except ImportError:
-        factory = asyncio.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         if args.serve:
             raise_fd_limit()
             runner.run(serve(args.serve))

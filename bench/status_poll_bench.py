@@ -32,13 +32,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import cast
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.nanny_bench import raise_fd_limit  # noqa: E402
+from pulse.cli import loop_factory  # noqa: E402
 from pulse.daemon import Daemon, Options, running  # noqa: E402
 from pulse.status import status  # noqa: E402
 from pulse.status_cache import compact_json, status_json  # noqa: E402
@@ -227,14 +228,7 @@ def main() -> int:
     if args.poll:
         poll(args.poll, args.polls, args.message.encode() + b"\n")
         return 0
-    factory: Callable[[], asyncio.AbstractEventLoop]
-    try:
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    except ImportError:
-        factory = asyncio.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
         if args.serve:
             raise_fd_limit()
             virtuals, servers = map(int, args.serve.split(","))

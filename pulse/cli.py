@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace, path: str) -> int:
         _detach()
     _setup_logging(args.foreground)
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             return runner.run(run(options))
     except ConfigError as exc:
         logging.getLogger("pulse").error("cannot start:\n%s", exc)
@@ -82,8 +82,9 @@ def _run(args: argparse.Namespace, path: str) -> int:
         return 1
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop when installed: the proxy moves bytes about twice as fast."""
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (the proxy moves bytes about twice as fast); None
+    means asyncio's own loop. The benchmarks run pulse with the same choice."""
     try:
         import uvloop
     except ImportError:
