@@ -20,9 +20,10 @@ from ...lvs import (
     Table,
     active_virtuals,
 )
-from . import conntrack
-from .ruleset import NATIVE, REFUSED, TABLE, T, service_id
+from . import conntrack, netlink
+from .ruleset import NATIVE, REFUSED, TABLE, ShortNames, T, service_id
 from .transaction import teardown, transaction
+from .wire import full_build
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +54,12 @@ class NftablesDataplane:
 
     name = "nftables"
 
-    def __init__(self, nft: str = "nft") -> None:
+    def __init__(self, nft: str = "nft", direct: bool = True) -> None:
         self.nft = nft
+        self.direct = direct  # full builds as netlink messages, not nft text
         self._table: dict[ServiceKey, Entry] = {}
         self._rebuild = True  # the next apply deletes and rebuilds the table
+        self._names = ShortNames()  # the services' map names in the kernel
         self._counters: dict[ServiceKey, dict[str, Any]] = {}
         self._read_at = -COUNTERS_AGE
         self._reading: asyncio.Task[None] | None = None
@@ -78,9 +81,16 @@ class NftablesDataplane:
         """
         if not self._rebuild and self._table == dict(table):
             return  # nothing to do; do not even start nft
-        script = transaction(None if self._rebuild else self._table, table)
-        self._rebuild = True
-        await self._run(script)
+        if self._rebuild:
+            self._names = ShortNames()  # a new table: names afresh
+        if self._rebuild and self.direct:
+            batch = full_build(table, self._names)  # refuses what it cannot do
+            await asyncio.to_thread(self._send, batch)
+        else:
+            old = None if self._rebuild else self._table
+            script = transaction(old, table, self._names)
+            self._rebuild = True
+            await self._run(script)
         self._table, self._rebuild = dict(table), False
         logger.debug("nftables table %s holds %d services", TABLE, len(table))
 
@@ -139,6 +149,18 @@ class NftablesDataplane:
             for item in listing.get("nftables", [])
             if "counter" in item
         }
+
+    @staticmethod
+    def _send(batch: netlink.Batch) -> None:
+        """Commit a batch over netlink; DataplaneError with the kernel's reason."""
+        try:
+            netlink.commit(batch)
+        except netlink.KernelRefused as exc:
+            raise DataplaneError(f"the kernel refused {exc}") from None
+        except OSError as exc:
+            raise DataplaneError(
+                f"cannot talk nf_tables netlink: {exc.strerror}"
+            ) from exc
 
     async def _run(self, script: str) -> None:
         """nft -f - with the script on stdin; DataplaneError with nft's complaint."""

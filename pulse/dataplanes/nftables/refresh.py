@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ...lvs import ServiceKey, Table
+from ...lvs import Endpoint, Entry, ServiceKey, Table
 from .ruleset import T, _ipv4, dest_id, mask_expr, service_id
 
 MAPS = {
@@ -41,23 +41,36 @@ class Refresh:
     services: set[ServiceKey] = field(default_factory=set)
 
 
+def chain_name(key: ServiceKey, dest: Endpoint) -> str:
+    """The refresh chain of a persistent service's real server."""
+    if key.protocol == "fwm":
+        return f"u_{service_id(key)}_{dest_id(dest)}"
+    vip = _ipv4(key.address).replace(".", "_")
+    return f"u_{key.protocol}_{vip}_{dest_id(dest)}"
+
+
+def members(table: Table) -> dict[str, list[tuple[ServiceKey, Entry, Endpoint]]]:
+    """The refresh chains a table needs, with the real servers each updates."""
+    chains: dict[str, list[tuple[ServiceKey, Entry, Endpoint]]] = {}
+    for key, entry in table.items():
+        if entry.spec.persistent:
+            for dest in entry.dests:
+                chains.setdefault(chain_name(key, dest), []).append((key, entry, dest))
+    return chains
+
+
 def refresh_chains(table: Table) -> dict[str, Refresh]:
     """The refresh chains a table needs, by name."""
     chains: dict[str, Refresh] = {}
-    for key, entry in table.items():
-        if not entry.spec.persistent:
-            continue
-        sid = service_id(key)
-        for dest in entry.dests:
-            address, port = _ipv4(dest[0]), dest[1]
+    for name, uses in members(table).items():
+        for key, entry, dest in uses:
+            sid, address, port = service_id(key), _ipv4(dest[0]), dest[1]
             update = f"update @p_{sid}_{dest_id(dest)} {{ {mask_expr(entry.spec)} }}"
             if key.protocol == "fwm":
-                name = f"u_{sid}_{dest_id(dest)}"
                 where = Refresh("refresh_marks", f"{key.port} . {address} . {port}")
                 rule = update
             else:
                 vip = _ipv4(key.address)
-                name = f"u_{key.protocol}_{vip.replace('.', '_')}_{dest_id(dest)}"
                 element = f"{key.protocol} . {vip} . {address} . {port}"
                 where = Refresh("refresh", element)
                 rule = f"meta l4proto {key.protocol} ct original proto-dst {key.port} "

@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache, reduce
 from math import gcd
 
@@ -176,14 +176,53 @@ def _backends(
     return "ip daddr . th dport", "dnat ip addr . port to", "", value
 
 
-def backend_map_names(entry: Entry) -> list[str]:
+Names = Callable[[ServiceKey], str]  # the name of a service's map
+
+
+def readable_names(key: ServiceKey) -> str:
+    """m_tcp_10_0_0_1_80: what a map is called where speed does not matter."""
+    return f"m_{service_id(key)}"
+
+
+class ShortNames:
+    """Short, never reused names for the services' maps: m_0, m_1, ..., m_rs.
+
+    The kernel finds a set by walking the table's sets comparing names, once
+    to create a map, once for its elements and once for the rule using it:
+    with a thousand maps that walk is a large part of a build, and short
+    names make each step cheaper. The service chain, named after the
+    service, says which map is whose.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[ServiceKey, str] = {}
+
+    def __call__(self, key: ServiceKey) -> str:
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = "m_" + _base36(len(self._names))
+        return name
+
+
+def _base36(number: int) -> str:
+    digits = ""
+    while True:
+        number, digit = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+        if not number:
+            return digits
+
+
+def backend_map_names(entry: Entry, names: Names = readable_names) -> list[str]:
     """The named map `schedule` gives a service (none for one real server)."""
     if entry.spec.persistent or sum(w > 0 for w in entry.dests.values()) < 2:
         return []
-    return [f"m_{service_id(entry.spec.key)}"]
+    return [names(entry.spec.key)]
 
 
-def schedule(entry: Entry) -> tuple[str | None, dict[str, str]]:
+def schedule(
+    entry: Entry, names: Names = readable_names
+) -> tuple[str | None, dict[str, str]]:
     """A non-persistent service's DNAT rule and the named map it looks up.
 
     The rule is None without a real server of weight > 0: the packet reaches
@@ -201,7 +240,7 @@ def schedule(entry: Entry) -> tuple[str | None, dict[str, str]]:
         return f"{l4(key)} dnat ip to {target(shares[0][0])}", {}
     data, head, tail, value = _backends(entry.dests, shares)
     modulus = sum(share for _, share in shares)
-    name = f"m_{service_id(key)}"
+    name = names(key)
     flags = "flags interval; " if modulus > len(shares) else ""
     body = (
         f"typeof numgen inc mod {modulus} : {data}; {flags}"
@@ -237,14 +276,17 @@ def dest_chain_rules(entry: Entry, dest: Endpoint) -> list[str]:
     ]
 
 
-def service_chain(entry: Entry) -> tuple[list[str], dict[str, str]]:
+def service_chain(
+    entry: Entry, names: Names = readable_names
+) -> tuple[list[str], dict[str, str]]:
     """The service chain (count the new connection, then schedule it), and
-    the named maps its rules look up."""
+    the named maps its rules look up. Counting and scheduling are one rule
+    where they can be (a rule fewer for the kernel to build)."""
     counter = f'counter name "c_{service_id(entry.spec.key)}"'
     if entry.spec.persistent:
         return [counter, *persistent_rules(entry)], {}
-    rule, maps = schedule(entry)
-    return [counter] + ([rule] if rule else []), maps
+    rule, maps = schedule(entry, names)
+    return [f"{counter} {rule}" if rule else counter], maps
 
 
 def dest_sets(entry: Entry) -> dict[str, int]:

@@ -12,11 +12,13 @@ from collections.abc import Iterable
 from ...lvs import DataplaneError, Entry, ServiceKey, Table
 from . import refresh
 from .ruleset import (
+    Names,
     T,
     _ipv4,
     backend_map_names,
     dest_chains,
     dest_sets,
+    readable_names,
     refusal,
     service_chain,
     service_id,
@@ -45,13 +47,15 @@ def _objects(entry: Entry) -> tuple[dict[str, int], dict[str, list[str]]]:
     return dest_sets(entry), dest_chains(entry)
 
 
-def _retire(old: Entry, new: Entry | None) -> Iterable[str]:
+def _retire(old: Entry, new: Entry | None, names: Names) -> Iterable[str]:
     """Empty an old service's chains; delete what the new one no longer has."""
     sid = service_id(old.spec.key)
     old_sets, old_chains = _objects(old)
     new_sets, new_chains = _objects(new) if new else ({}, {})
     yield f"flush chain {T} s_{sid}"
-    for name in backend_map_names(old):  # unused once the chain is flushed; remade
+    for name in backend_map_names(
+        old, names
+    ):  # unused once the chain is flushed; remade
         yield f"delete map {T} {name}"
     for chain in old_chains:
         yield f"flush chain {T} {chain}"
@@ -65,11 +69,11 @@ def _retire(old: Entry, new: Entry | None) -> Iterable[str]:
         yield f"delete counter {T} c_{sid}"
 
 
-def _install(entry: Entry) -> Iterable[str]:
+def _install(entry: Entry, names: Names) -> Iterable[str]:
     """A service's objects, in the table block (adding what exists is a no-op)."""
     sid = service_id(entry.spec.key)
     sets, chains = _objects(entry)
-    service, maps = service_chain(entry)
+    service, maps = service_chain(entry, names)
     yield f"    counter c_{sid} {{ }}"
     for name, body in maps.items():
         yield f"    map {name} {{ {body} }}"
@@ -115,7 +119,7 @@ def _maps(elements: dict[str, list[str]], declare: bool) -> Iterable[str]:
             yield f"    map {name} {{ {kind}; }}"
 
 
-def transaction(old: Table | None, new: Table) -> str:
+def transaction(old: Table | None, new: Table, names: Names = readable_names) -> str:
     """One `nft -f` script that turns the table holding `old` into `new`.
 
     Only services that changed are touched: the others keep their chains,
@@ -138,10 +142,10 @@ def transaction(old: Table | None, new: Table) -> str:
     head += refresh.retire(old_refresh, new_refresh, changed)
     for key, have in old.items():
         if key in changed:
-            head += _retire(have, new.get(key))
+            head += _retire(have, new.get(key), names)
     for key, want in new.items():
         if key in changed:
-            block += _install(want)
+            block += _install(want, names)
     chains, elements = refresh.install(old_refresh, new_refresh, changed)
     added = [key for key in new if key not in old]
     elements.update(_dispatch(added))

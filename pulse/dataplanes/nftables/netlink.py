@@ -1,0 +1,190 @@
+"""nf_tables batches over netlink: framing, sending, and the kernel's answer.
+
+A batch is what `nft -f` sends: BATCH_BEGIN, the messages, BATCH_END, one
+atomic transaction the kernel applies whole or not at all. The kernel works
+through a batch inside the `sendmsg` call and queues an error message for
+every message it refused (no acknowledgement is asked for the others, as nft
+does not ask), so after sending, the socket holds every answer there is.
+
+Attributes are type-length-value records aligned to 4 bytes; the numbers are
+those of the kernel's uapi header linux/netfilter/nf_tables.h.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import struct
+from collections.abc import Iterable
+
+NETLINK_NETFILTER = 12
+NETLINK_CAP_ACK, NETLINK_EXT_ACK = 10, 11
+SO_SNDBUFFORCE, SO_RCVBUFFORCE = 32, 33
+SOL_NETLINK = 270
+NLMSG_ERROR = 2
+NLM_F_REQUEST, NLM_F_ACK = 0x1, 0x4
+NLM_F_CREATE, NLM_F_APPEND = 0x400, 0x800
+NLA_F_NESTED = 0x8000
+NLMSGERR_ATTR_MSG = 1
+NFNL_SUBSYS_NFTABLES = 10
+NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END = 0x10, 0x11
+NFPROTO_IPV4 = 2
+
+# message types: NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_*
+NEWTABLE, DELTABLE, NEWCHAIN, NEWRULE = 0xA00, 0xA02, 0xA03, 0xA06
+NEWSET, NEWSETELEM, NEWOBJ = 0xA09, 0xA0C, 0xA12
+NAMES = {
+    NEWTABLE: "add table",
+    DELTABLE: "delete table",
+    NEWCHAIN: "add chain",
+    NEWRULE: "add rule",
+    NEWSET: "add set",
+    NEWSETELEM: "add element",
+    NEWOBJ: "add counter",
+}
+
+_HEADER = struct.Struct("=IHHII")  # nlmsghdr: length, type, flags, seq, port id
+_NFGEN = struct.Struct("=BBH")  # nfgenmsg: family, version, resource id (BE)
+_ATTR = struct.Struct("=HH")
+SOCKET_BUFFER = 64 << 20  # a 1,000-service build is ~1.5 MB; one sendmsg takes all
+
+
+_PAD = (b"", b"\0\0\0", b"\0\0", b"\0")
+_pack_header = _ATTR.pack
+
+
+def attr(kind: int, payload: bytes) -> bytes:
+    """One attribute, padded to 4 bytes."""
+    size = 4 + len(payload)
+    return _pack_header(size, kind) + payload + _PAD[size & 3]
+
+
+def nest(kind: int, *parts: bytes) -> bytes:
+    payload = b"".join(parts)
+    return _pack_header(4 + len(payload), kind | NLA_F_NESTED) + payload
+
+
+def strz(kind: int, text: str) -> bytes:
+    return attr(kind, text.encode() + b"\0")
+
+
+def be32(kind: int, value: int) -> bytes:
+    return attr(kind, value.to_bytes(4, "big"))
+
+
+def be64(kind: int, value: int) -> bytes:
+    return attr(kind, value.to_bytes(8, "big"))
+
+
+class KernelRefused(Exception):
+    """The kernel refused the batch: nothing of it took effect."""
+
+    def __init__(self, code: int, what: str, detail: str = "") -> None:
+        self.code, self.what, self.detail = code, what, detail
+        reason = os.strerror(code) + (f" ({detail})" if detail else "")
+        super().__init__(f"{what}: {reason}")
+
+
+class Batch:
+    """The messages of one transaction, with what each one does (for errors)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[int, int, bytes]] = []
+        self.labels: list[str] = []
+
+    def add(self, kind: int, flags: int, body: bytes, label: str = "") -> None:
+        self.messages.append((kind, flags, body))
+        self.labels.append(label)
+
+    def encode(self, first_seq: int = 1) -> bytes:
+        """BATCH_BEGIN, the messages numbered from first_seq + 1, BATCH_END."""
+        ip = _NFGEN.pack(NFPROTO_IPV4, 0, 0)
+        chunks = [_frame(NFNL_MSG_BATCH_BEGIN, 0, first_seq, _subsys())]
+        seq = first_seq
+        for seq, (kind, flags, body) in enumerate(self.messages, first_seq + 1):
+            chunks.append(_frame(kind, NLM_F_REQUEST | flags, seq, ip + body))
+        chunks.append(_frame(NFNL_MSG_BATCH_END, 0, seq + 1, _subsys()))
+        return b"".join(chunks)
+
+    def describe(self, seq: int, first_seq: int) -> str:
+        index = seq - first_seq - 1
+        if 0 <= index < len(self.messages):
+            kind = self.messages[index][0]
+            label = self.labels[index]
+            return f"{NAMES.get(kind, hex(kind))} {label}".strip()
+        return "the batch"
+
+
+def _subsys() -> bytes:
+    return _NFGEN.pack(socket.AF_UNSPEC, 0, socket.htons(NFNL_SUBSYS_NFTABLES))
+
+
+def _frame(kind: int, flags: int, seq: int, payload: bytes) -> bytes:
+    return (
+        _HEADER.pack(16 + len(payload), kind, flags | NLM_F_REQUEST, seq, 0) + payload
+    )
+
+
+def commit(batch: Batch) -> None:
+    """Send the batch in one sendmsg; KernelRefused with the first refusal."""
+    first_seq = int.from_bytes(os.urandom(3), "big") + 1
+    data = batch.encode(first_seq)
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER) as sock:
+        _prepare(sock, len(data))
+        sock.bind((0, 0))
+        sock.sendall(data)
+        refusals = list(_refusals(sock))
+    if refusals:
+        code, seq, detail = refusals[0]
+        raise KernelRefused(code, batch.describe(seq, first_seq), detail)
+
+
+def _prepare(sock: socket.socket, size: int) -> None:
+    for option in (NETLINK_CAP_ACK, NETLINK_EXT_ACK):
+        sock.setsockopt(SOL_NETLINK, option, 1)
+    buffer = max(size + 4096, 1 << 20)
+    for force, plain in (
+        (SO_SNDBUFFORCE, socket.SO_SNDBUF),
+        (SO_RCVBUFFORCE, socket.SO_RCVBUF),
+    ):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, force, min(buffer, SOCKET_BUFFER))
+        except PermissionError:  # without CAP_NET_ADMIN: as much as allowed
+            sock.setsockopt(socket.SOL_SOCKET, plain, min(buffer, SOCKET_BUFFER))
+
+
+def _refusals(sock: socket.socket) -> Iterable[tuple[int, int, str]]:
+    """(errno, seq of the refused message, the kernel's words) for each refusal."""
+    while True:
+        try:
+            data = sock.recv(1 << 16, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return
+        except OSError as exc:  # ENOBUFS: answers were lost; the batch failed
+            yield exc.errno or errno.EIO, 0, "answers lost"
+            return
+        offset = 0
+        while offset + 16 <= len(data):
+            size, kind, _, _, _ = _HEADER.unpack_from(data, offset)
+            if kind == NLMSG_ERROR and size >= 36:
+                (code,) = struct.unpack_from("=i", data, offset + 16)
+                seq = _HEADER.unpack_from(data, offset + 20)[3]
+                if code:
+                    yield -code, seq, _ext_message(data[offset + 36 : offset + size])
+            offset += (size + 3) & ~3 if size else len(data)
+
+
+def _ext_message(attrs: bytes) -> str:
+    """NLMSGERR_ATTR_MSG from the extended acknowledgement, if any."""
+    offset = 0
+    while offset + 4 <= len(attrs):
+        size, kind = _ATTR.unpack_from(attrs, offset)
+        if size < 4:
+            break
+        if kind & ~NLA_F_NESTED == NLMSGERR_ATTR_MSG:
+            return (
+                attrs[offset + 4 : offset + size].rstrip(b"\0").decode(errors="replace")
+            )
+        offset += (size + 3) & ~3
+    return ""
