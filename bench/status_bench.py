@@ -6,10 +6,10 @@ side: the panel's context (routing table included) and the template, median
 and p95 of N runs. Target: median ≤ 50 ms. A twentieth of the real servers
 are down with an error, one in 50 is draining, one in 100 in maintenance; the
 default view shows those 8 % in full, and every service with its counts, from
-pulse's compact answer (`compact_status`, what {"cmd": "status", "servers":
-"not-up"} answers), as the web asks for it past 500 real servers. The "all"
-view (every row, several MB of HTML) is timed too, from the whole answer, for
-the record.
+pulse's compact answer (what {"cmd": "status", "servers": "not-up"} answers,
+made by `compact_status` of tests/pulse/status_reference.py), as the web asks
+for it past 500 real servers. The "all" view (every row, several MB of HTML)
+is timed too, from the whole answer, for the record.
 
     python bench/status_bench.py [--virtuals 1000] [--servers 16] [--runs 21]
 
@@ -26,7 +26,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.web_bench import set_up_django  # noqa: E402
+
+# The rule lives with pulse's tests, which check pulse's own answer against it;
+# re-exported here for the web's tests, which take it with `recorded_status`.
+from tests.pulse.status_reference import (  # noqa: E402
+    compact_status as compact_status,
+)
 
 TARGET_MS = 50.0
 
@@ -140,48 +145,6 @@ def recorded_status(virtuals: int, servers: int) -> dict[str, Any]:
         "sorry": [],
         "events": events,
     }
-
-
-def compact_status(
-    full: dict[str, Any], match: str = "", servers: str = "not-up"
-) -> dict[str, Any]:
-    """The compact answer pulse gives for `full` (docs/pulse.md, "status").
-
-    tests/pulse/test_status_cache.py checks pulse's own against the same rule.
-    """
-    members: dict[str, list[dict[str, Any]]] = {}
-    for server in full["servers"]:
-        members.setdefault(server["virtual"], []).append(server)
-    listed = [
-        s
-        for s in full["servers"]
-        if match in s["virtual"] and (servers == "all" or s["health"] != "up")
-    ]
-    shown = {(s["virtual"], s["address"], s["port"]) for s in listed}
-    services = []
-    for service in full["services"]:
-        virtuals = service["virtuals"]
-        if match and not any(match in v for v in virtuals):
-            continue
-        mine = [s for v in virtuals for s in members.get(v, [])]
-        known = {(s["address"], s["port"]) for s in mine}
-        dests = [
-            d
-            for d in service["dests"]
-            if servers == "all"
-            or (d["address"], d["port"]) not in known
-            or any((v, d["address"], d["port"]) in shown for v in virtuals)
-        ]
-        healths = dict(Counter(s["health"] for s in mine))
-        services.append({**service, "healths": healths, "dests": dests})
-    compact = {
-        "servers": servers,
-        "match": match,
-        "total": len(full["servers"]),
-        "service_total": len(full["services"]),
-        "healths": dict(Counter(s["health"] for s in full["servers"])),
-    }
-    return {**full, "services": services, "servers": listed, "compact": compact}
 
 
 def render_panel(status: dict[str, Any], show: str = "auto") -> str:

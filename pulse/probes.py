@@ -13,7 +13,6 @@ import asyncio
 import errno
 import os
 import re
-import signal
 import socket
 import struct
 import time
@@ -21,6 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import lvscf
+
+# Running a program bounded lives in programs.py; these names stay importable
+# from here, where nanny, the dataplanes and the tests take them.
+from .programs import load_argv as load_argv
+from .programs import parse_load as parse_load
+from .programs import read_load as read_load
+from .programs import run_bounded as run_bounded
 
 HTTP_SEND = "GET / HTTP/1.0\\r\\n\\r\\n"  # nanny's built-in check (rhbz#495005)
 HTTP_EXPECT = "HTTP"
@@ -297,40 +303,6 @@ def _chop_newline(output: bytes) -> bytes:
     return output[:-1] if output.endswith(b"\n") else output
 
 
-async def run_bounded(
-    argv: list[str], timeout: float, children: set[int] | None = None
-) -> tuple[int | None, bytes, str]:
-    """Run argv without a shell; (exit code, stdout, error), killed at `timeout`.
-
-    The program leads its own process group, so a kill takes its children
-    too; `children` holds the group ids while they run, for a forced exit.
-    """
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.DEVNULL,
-            start_new_session=True,  # so a timeout kills its children too
-        )
-    except OSError as exc:
-        return None, b"", f"cannot run {argv[0]}: {exc.strerror}"
-    running = children if children is not None else set()
-    running.add(proc.pid)
-    try:
-        async with asyncio.timeout(timeout):
-            output, _ = await proc.communicate()
-    except TimeoutError:
-        await _kill(proc)
-        return None, b"", "program timed out"
-    except BaseException:
-        await _kill(proc)
-        raise
-    finally:
-        running.discard(proc.pid)
-    return proc.returncode, output, ""
-
-
 async def probe_program(
     host: str, port: int, check: Check, children: set[int] | None = None
 ) -> Result:
@@ -359,15 +331,6 @@ def _judge_program(
     return True, latency, ""
 
 
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    await asyncio.shield(proc.wait())
-
-
 async def probe(
     host: str, port: int, check: Check, children: set[int] | None = None
 ) -> Result:
@@ -375,29 +338,3 @@ async def probe(
     if check.program:
         return await probe_program(host, port, check, children)
     return await probe_socket(host, port, check)
-
-
-_LOAD = re.compile(rb"load[^:\n]*:\s*([0-9]+(?:\.[0-9]+)?)")
-
-
-def load_argv(load_monitor: str, rsh_command: str, host: str) -> list[str] | None:
-    """The command nanny ran for `load_monitor`, or None for none."""
-    if load_monitor in ("", "none"):
-        return None
-    if load_monitor == "uptime":
-        return [rsh_command, host, "uptime"]
-    return [*load_monitor.split(), host]
-
-
-def parse_load(output: bytes) -> float | None:
-    """The 1-minute load after "load…:"; ruptime's format has no colon (None)."""
-    match = _LOAD.search(output)
-    return float(match.group(1)) if match else None
-
-
-async def read_load(
-    argv: list[str], timeout: float, children: set[int] | None = None
-) -> float | None:
-    """Run a load command, bounded by `timeout`; None when it gave no load."""
-    code, output, error = await run_bounded(argv, timeout, children)
-    return None if error or code != 0 else parse_load(output)

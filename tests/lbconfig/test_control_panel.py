@@ -11,7 +11,7 @@ import copy
 import pytest
 
 from bench.status_bench import compact_status, recorded_status
-from lbconfig import control, control_panel
+from lbconfig import control_panel, control_socket
 from lbconfig.control import Snapshot
 from lbconfig.control_metrics import prometheus
 from lbconfig.control_panel import panel_context, poll
@@ -181,7 +181,7 @@ def asked(monkeypatch):
             full = compact_status(full, message.get("match", ""), message["servers"])
         return {"ok": True, "status": full}
 
-    monkeypatch.setattr(control, "ask", ask)
+    monkeypatch.setattr(control_socket, "ask", ask)
     monkeypatch.setattr(control_panel._Seen, "total", 0)
     return requests, status
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from lbconfig import control
+from lbconfig import control, control_embedded
 from lbconfig.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
@@ -256,7 +256,7 @@ def test_a_pulse_that_exits_at_once_is_reported_with_its_log(router):
 
 
 def test_start_moves_a_large_log_aside_and_keeps_one_old_log(router, monkeypatch):
-    monkeypatch.setattr(control, "LOG_ROTATE_BYTES", 64)
+    monkeypatch.setattr(control_embedded, "LOG_ROTATE_BYTES", 64)
     router.publish()
     (router.var / "pulse.sock").write_text("not a socket")
     (router.var / "pulse.log.1").write_text("the oldest run\n")
@@ -368,7 +368,7 @@ def test_a_socket_nobody_listens_on_reads_as_failed(router):
 def test_a_killed_pulse_reads_as_failed_with_its_log(running):
     pid = control.status()["pid"]
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not control._alive(pid), what="the killed pulse to go")
+    wait_for(lambda: not control_embedded._alive(pid), what="the killed pulse to go")
 
     snap = control.snapshot()
 

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bench.status_bench import compact_status, recorded_status
-from lbconfig import control, control_panel, control_table
+from lbconfig import control, control_panel, control_socket, control_table
 from lbconfig.models import AuditEntry, Revision
 from tests.lbconfig.test_control_service import (
     reaches,
@@ -312,7 +312,7 @@ def test_past_the_threshold_the_page_shows_what_the_compact_status_lists(
         asked.append(message)
         return ask(message, timeout)
 
-    monkeypatch.setattr(control, "ask", spy)
+    monkeypatch.setattr(control_socket, "ask", spy)
 
     text = admin_client.get(reverse("lbconfig:status")).text
 

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from bench.status_bench import compact_status
 from pulse.daemon import Options, running
 from pulse.status import status
 from pulse.status_cache import compact_json, status_json
@@ -16,6 +15,7 @@ from pulse.status_cache import compact_json, status_json
 from . import backends
 from .factories import config_text, server, virtual
 from .helpers import FakeIpvsadm, until
+from .status_reference import compact_status
 
 VIP = "127.0.0.55"
 
