@@ -17,7 +17,8 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .probes import Check, ConnectProbe, Result, load_argv, probe, read_load
+from .probes import Check, ConnectProbe, Result, probe
+from .programs import load_argv, read_load
 from .state import ServerStatus
 
 logger = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ import lvscf
 from . import addresses, arp, links
 from .failover import Action, Failover
 from .heartbeat import Heartbeat, Path, paths_for
-from .probes import run_bounded
+from .programs import run_bounded
 from .syncdaemon import SyncDaemon
 
 if TYPE_CHECKING:

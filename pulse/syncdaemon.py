@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from .probes import run_bounded
+from .programs import run_bounded
 
 logger = logging.getLogger(__name__)
 

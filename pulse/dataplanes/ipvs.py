@@ -18,7 +18,7 @@ from typing import Any
 import lvscf
 
 from ..lvs import DataplaneError, Entry, Op, ServiceKey, Table, apply_op, diff
-from ..probes import run_bounded
+from ..programs import run_bounded
 
 logger = logging.getLogger(__name__)
 

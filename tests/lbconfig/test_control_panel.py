@@ -10,12 +10,13 @@ import copy
 
 import pytest
 
-from bench.status_bench import compact_status, recorded_status
+from bench.status_bench import recorded_status
 from lbconfig import control_panel, control_socket
 from lbconfig.control import Snapshot
 from lbconfig.control_metrics import prometheus
 from lbconfig.control_panel import panel_context, poll
 from lbconfig.control_table import FULL_ROWS, ago, routing_table
+from tests.pulse.status_reference import compact_status
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from bench.status_bench import compact_status, recorded_status
+from bench.status_bench import recorded_status
 from lbconfig import control, control_panel, control_socket, control_table
 from lbconfig.models import AuditEntry, Revision
 from tests.lbconfig.test_control_service import (
@@ -19,6 +19,7 @@ from tests.lbconfig.test_control_service import (
     serving,
     wait_for,
 )
+from tests.pulse.status_reference import compact_status
 
 pytestmark = pytest.mark.django_db
 
