@@ -1,10 +1,12 @@
 """Benchmark of the nftables dataplane, inside network namespaces (root).
 
 1. Apply time: 1,000 services × 10 real servers (wrr, mixed weights) applied by
-   `NftablesDataplane.apply` in a router namespace — the full build (one
-   `nft -f`, table deleted and rebuilt) and a one-weight change (incremental:
-   only that service's chain is rewritten). Median and max of N runs, with
-   the share spent rendering the script in Python. Target: full ≤ 100 ms.
+   `NftablesDataplane.apply` in a router namespace — the full build (the
+   table deleted and rebuilt in one transaction: a netlink batch sent
+   directly, or with --text one `nft -f`) and a one-weight change
+   (incremental, `nft -f`: only that service's chain is rewritten). Median
+   and max of N runs, wall time and CPU time (pulse and nft, user + system,
+   so the kernel's work is in it). Target: full ≤ 100 ms.
 2. Throughput with keep-alive: wrk in the client namespace of the LVS
    topology (tests/netns) against a real server directly (routed by the
    router, no NAT), through the VIP to that one server (NAT only), and
@@ -13,7 +15,7 @@
    Target: VIP ≥ 90 % of direct.
 
     sudo .venv/bin/python bench/nft_bench.py [--runs 7] [--rounds 3] [--seconds 5]
-                                             [--connections 16] [--apply-only]
+                                             [--connections 16] [--apply-only] [--text]
 
 Needs nft, haproxy and wrk (apt-get install nftables haproxy wrk).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import resource
@@ -35,6 +38,8 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from pulse.dataplanes.nftables import NftablesDataplane, transaction  # noqa: E402
+from pulse.dataplanes.nftables.ruleset import ShortNames  # noqa: E402
+from pulse.dataplanes.nftables.wire import full_build  # noqa: E402
 from pulse.lvs import Entry, ServiceKey, ServiceSpec, Table  # noqa: E402
 from tests.netns.topology import (  # noqa: E402
     LvsTopology,
@@ -71,50 +76,70 @@ def big_table(services: int, servers: int) -> dict[ServiceKey, Entry]:
     return table
 
 
-def timed_apply(
-    router: Namespace, dp: NftablesDataplane, table: Table
-) -> tuple[float, float]:
-    """Wall time of one apply, and the CPU time nft used (less load-dependent)."""
-
-    def body() -> tuple[float, float]:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        asyncio.run(dp.apply(table))
-        wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-        return wall, cpu
-
-    return router.call(body)
+def cpu_time() -> float:
+    """CPU time of this process and its children, user + system."""
+    both = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    return sum(
+        usage.ru_utime + usage.ru_stime for usage in map(resource.getrusage, both)
+    )
 
 
-def apply_times(runs: int, services: int, servers: int) -> None:
+def timed(dp: NftablesDataplane, table: Table) -> tuple[float, float]:
+    """Wall and CPU time of one apply."""
+    before, started = cpu_time(), time.perf_counter()
+    asyncio.run(dp.apply(table))
+    return time.perf_counter() - started, cpu_time() - before
+
+
+def one_run(services: int, servers: int, text: bool, run: int) -> None:
+    """In a fresh process (cold caches, as a router that takes over): a full
+    build, then one weight changed; prints the four times as JSON."""
+    table = big_table(services, servers)
+    dp = NftablesDataplane(direct=not text)
+    full = timed(dp, table)
+    changed = dict(table)
+    key = next(iter(table))
+    dests = dict(table[key].dests)
+    dests[next(iter(dests))] = 10 + run
+    changed[key] = Entry(table[key].spec, dests)
+    print(json.dumps({"full": full, "change": timed(dp, changed)}))
+
+
+def apply_times(runs: int, services: int, servers: int, text: bool) -> None:
     table = big_table(services, servers)
     started = time.perf_counter()
-    script = transaction(None, table)
+    script = transaction(None, table, ShortNames())
     render = time.perf_counter() - started
-    print(f"{services} services × {servers} real servers: script {len(script):,} bytes")
-    print(f"  render (Python)       {render * 1000:7.1f} ms")
+    started = time.process_time()
+    batch = full_build(table, ShortNames())
+    built = time.process_time() - started
+    size = len(batch.encode())
+    print(f"{services} services × {servers} real servers")
+    print(
+        f"  nft text (incremental path)  {len(script):>9,} bytes, "
+        f"rendered in {render * 1000:.1f} ms"
+    )
+    print(
+        f"  netlink batch (full builds)  {size:>9,} bytes in {len(batch.messages):,} "
+        f"messages, built in {built * 1000:.1f} ms CPU (cold)"
+    )
+    argv = [sys.executable, __file__, "--one-run", str(services), str(servers)]
+    full: list[tuple[float, float]] = []
+    change: list[tuple[float, float]] = []
     with Topology() as topology:
         router = topology.namespace("router")
-        full: list[tuple[float, float]] = []
-        change: list[tuple[float, float]] = []
         for run in range(runs):
-            dp = NftablesDataplane()  # a fresh one: its first apply rebuilds
-            full.append(timed_apply(router, dp, table))
-            changed = dict(table)
-            key = next(iter(table))
-            dests = dict(table[key].dests)
-            dests[next(iter(dests))] = 10 + run
-            changed[key] = Entry(table[key].spec, dests)
-            change.append(timed_apply(router, dp, changed))
+            extra = [str(run)] + (["--text"] if text else [])
+            times = json.loads(router.run(*argv, *extra, timeout=120))
+            full.append(tuple(times["full"]))  # type: ignore[arg-type]
+            change.append(tuple(times["change"]))  # type: ignore[arg-type]
     for name, samples in (("full build", full), ("one weight changed", change)):
         walls = [wall for wall, _ in samples]
         cpu = statistics.median(cpu for _, cpu in samples)
         print(
             f"  {name:<21} {statistics.median(walls) * 1000:7.1f} ms median, "
             f"max {max(walls) * 1000:.1f} ms ({runs} runs); "
-            f"nft CPU {cpu * 1000:.0f} ms median"
+            f"CPU {cpu * 1000:.0f} ms median"
         )
 
 
@@ -182,14 +207,22 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--apply-only", action="store_true", help="skip wrk")
+    parser.add_argument(
+        "--text", action="store_true", help="full builds as nft text, not netlink"
+    )
+    parser.add_argument("--one-run", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_run:
+        services, servers, run = args.one_run
+        one_run(services, servers, args.text, run)
+        return 0
     reason = netns_unavailable()
     missing = [tool for tool in ("nft", "haproxy", "wrk") if shutil.which(tool) is None]
     if reason or missing:
         print(reason or f"missing: {', '.join(missing)}")
         return 2
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
-    apply_times(args.runs, args.services, args.servers)
+    apply_times(args.runs, args.services, args.servers, args.text)
     if not args.apply_only:
         throughput(args.rounds, args.seconds, args.connections)
     return 0
