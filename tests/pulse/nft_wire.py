@@ -7,18 +7,24 @@ rebuilds the exact bytes from it; `split_messages` reads the same `Message`s
 from a raw stream (what our own encoder produces); `normalize` and `diff`
 compare two batches, naming attributes after linux/netfilter/nf_tables.h.
 
-Facts about nft 1.0.6's output that shape this module:
+Facts about nft 1.0.6's batches that shape this module:
 - ``nft -c`` prints the batch but never sends BATCH_END (the kernel aborts it),
-  and it validates against the caller's namespace; so `nft_batch` runs nft for
+  and it checks against the caller's own ruleset; so `nft_batch` runs nft for
   real in a fresh namespace, which it always deletes.
-- Before the batch nft sends its cache requests (GETGEN, GETTABLE, ...), and
-  the printout shows no kernel replies; replies (no NLM_F_REQUEST) are skipped.
-- The printout shows only four flag bits (REQUEST, MULTI, ACK, ECHO), so the
-  flags NLM_F_CREATE/EXCL/APPEND are lost. `nft_batch_exact` reads the raw
-  bytes with strace instead and keeps every flag.
-- nft does not set NLA_F_NESTED on every nested attribute, so `decode` knows
-  which attributes nest from its table of names (`_MESSAGES`), and trusts the
-  flag for attributes the table does not know.
+- Before the batch nft sends its cache requests (GETGEN, GETTABLE, ...); the
+  printout shows no kernel replies, and `parse_mnl` would skip any (replies
+  never carry NLM_F_REQUEST).
+- The printout shows only four flag bits (REQUEST, MULTI, ACK, ECHO) and so
+  loses NLM_F_CREATE/APPEND (NEWCHAIN, NEWSET, NEWSETELEM, NEWOBJ carry
+  CREATE; NEWRULE CREATE|APPEND; NEWTABLE and DELTABLE neither); no message
+  asks for an ACK. `nft_batch_exact` reads the raw bytes with strace instead.
+- libnftnl numbers a set's elements 1, 2, 3... instead of NFTA_LIST_ELEM,
+  sends NFTA_OBJREF_IMM_NAME without its NUL, and fills NFTA_SET_USERDATA
+  and NFTA_RULE_USERDATA with what `nft list` needs (byte order, typeof,
+  comments): `normalize` leaves both alone.
+- Netlink does not say which attributes nest except by NLA_F_NESTED, which an
+  encoder may leave off (nft 1.0.6 sets it everywhere); `decode` nests by its
+  table of nf_tables attributes (`_MESSAGES`) and trusts the flag elsewhere.
 """
 
 from __future__ import annotations
@@ -151,7 +157,10 @@ def _payload(groups: list[tuple[str, tuple[str, ...]]]) -> bytes:
 
 
 def parse_mnl(text: str) -> list[Message]:
-    """The messages nft sent, in order, from its ``--debug=mnl`` output."""
+    """The messages nft sent, in order, from its ``--debug=mnl`` output.
+
+    Bodies are byte-exact; flags hold only the bits in MNL_FLAGS.
+    """
     tokens = list(_tokens(text))
     starts = [i for i, (kind, _) in enumerate(tokens) if kind == "length"]
     messages = []
@@ -547,9 +556,9 @@ def batch(messages: list[Message]) -> list[Message]:
 
 def nft_unavailable(strace: bool = False) -> str | None:
     """Why nft's batches cannot be read here, or None when they can."""
-    missing = [p for p in ["nft", "strace"][: 1 + strace] if shutil.which(p) is None]
-    if missing:
-        return f"{missing[0]} is not installed"
+    for program in ["nft", "strace"] if strace else ["nft"]:
+        if shutil.which(program) is None:
+            return f"{program} is not installed"
     return netns_unavailable()
 
 
