@@ -435,14 +435,31 @@ def _printable(data: bytes) -> bool:
     return data.isascii() and data.decode().isprintable()
 
 
-def _show(data: bytes) -> str:
+def _text(data: bytes) -> str | None:
     if len(data) > 1 and data.endswith(b"\0") and _printable(data[:-1]):
         return f'"{data[:-1].decode()}"'
     if len(data) > 2 and len(data) not in (4, 8) and _printable(data):
         return f'"{data.decode()}" (no NUL)'  # nft sends some names so
+    return None
+
+
+def _show(data: bytes) -> str:
+    if text := _text(data):
+        return text
     if len(data) in (1, 2, 4, 8):
         return f"{data.hex(' ')} (= {int.from_bytes(data, 'big')})"
     return data.hex(" ")
+
+
+def _udata(data: bytes) -> str | None:
+    """nftnl's userdata as [type] value items (1-byte type and length), or None."""
+    items, offset = [], 0
+    while offset + 2 <= len(data):
+        kind, length = data[offset], data[offset + 1]
+        value = data[offset + 2 : offset + 2 + length]
+        items.append(f"[{kind}] {_text(value) or value.hex(' ')}")  # host order
+        offset += 2 + length
+    return " ".join(items) if offset == len(data) else None
 
 
 def _lines(attrs: Iterable[Attr], depth: int = 1) -> Iterator[str]:
@@ -450,8 +467,9 @@ def _lines(attrs: Iterable[Attr], depth: int = 1) -> Iterator[str]:
         bits = "N" * bool(attr.flags & NLA_F_NESTED)
         bits += "B" * bool(attr.flags & NLA_F_NET_BYTEORDER)
         head = f"{'  ' * depth}{attr.name} ({attr.type}){' ' + bits if bits else ''}"
+        udata = _udata(attr.data) if attr.name.endswith("USERDATA") else None
         if attr.children is None:
-            yield f"{head}: {_show(attr.data)}"
+            yield f"{head}: {udata or _show(attr.data)}"
         else:
             yield head
             yield from _lines(attr.children, depth + 1)

@@ -185,6 +185,22 @@ def test_diff_shows_a_changed_port_in_the_decoded_trees(with_sets):
     assert '"t2"' in text  # the whole tree, for context
 
 
+def test_normalize_keeps_set_userdata_which_nft_list_needs(with_sets):
+    def byte_order(attr):
+        if attr.name == "NFTA_SET_USERDATA":  # item [0], the key's byte order
+            data = attr.data
+            return replace(attr, data=data[:2] + bytes([data[2] ^ 1]) + data[3:])
+        return attr
+
+    changed = [
+        replace(m, body=encode(rewrite(decode(m.body, m.type), byte_order)))
+        for m in with_sets
+    ]
+    assert changed != with_sets
+    lines = diff(changed, with_sets).splitlines()
+    assert [line[0] for line in lines if "NFTA_SET_USERDATA" in line] == ["-", "+"]
+
+
 def test_a_rejected_script_raises_with_nfts_error_and_leaves_no_namespace():
     with pytest.raises(NftError, match="syntax error"):
         batch_of("table ip t3 { chain c { nonsense } }\n")
