@@ -517,7 +517,7 @@ def normalize(
 
     def mask(attr: Attr) -> Attr:
         kind = _IDS.get(attr.name)
-        if kind and attr.children is None:
+        if kind and len(attr.data) == 4:  # a malformed id stays visible
             seen = ids.setdefault(kind, {})
             return replace(attr, data=_be32(seen.setdefault(attr.data, len(seen) + 1)))
         if _ANONYMOUS.fullmatch(attr.data):
