@@ -131,8 +131,8 @@ def apply_times(runs: int, services: int, servers: int, text: bool) -> None:
         for run in range(runs):
             extra = [str(run)] + (["--text"] if text else [])
             times = json.loads(router.run(*argv, *extra, timeout=120))
-            full.append(tuple(times["full"]))  # type: ignore[arg-type]
-            change.append(tuple(times["change"]))  # type: ignore[arg-type]
+            full.append(tuple(times["full"]))
+            change.append(tuple(times["change"]))
     for name, samples in (("full build", full), ("one weight changed", change)):
         walls = [wall for wall, _ in samples]
         cpu = statistics.median(cpu for _, cpu in samples)

@@ -97,14 +97,16 @@ class Batch:
         self.messages.append((kind, flags, body))
         self.labels.append(label)
 
-    def encode(self, first_seq: int = 1) -> bytes:
-        """BATCH_BEGIN, the messages numbered from first_seq + 1, BATCH_END."""
+    def encode(self, first_seq: int = 1, ack_last: bool = False) -> bytes:
+        """BATCH_BEGIN, the messages numbered from first_seq + 1, BATCH_END;
+        with ack_last, the last message asks to be acknowledged."""
         ip = _NFGEN.pack(NFPROTO_IPV4, 0, 0)
         chunks = [_frame(NFNL_MSG_BATCH_BEGIN, 0, first_seq, _subsys())]
-        seq = first_seq
+        last = first_seq + len(self.messages)
         for seq, (kind, flags, body) in enumerate(self.messages, first_seq + 1):
-            chunks.append(_frame(kind, NLM_F_REQUEST | flags, seq, ip + body))
-        chunks.append(_frame(NFNL_MSG_BATCH_END, 0, seq + 1, _subsys()))
+            ack = NLM_F_ACK if ack_last and seq == last else 0
+            chunks.append(_frame(kind, flags | ack, seq, ip + body))
+        chunks.append(_frame(NFNL_MSG_BATCH_END, 0, last + 1, _subsys()))
         return b"".join(chunks)
 
     def describe(self, seq: int, first_seq: int) -> str:
@@ -127,17 +129,27 @@ def _frame(kind: int, flags: int, seq: int, payload: bytes) -> bytes:
 
 
 def commit(batch: Batch) -> None:
-    """Send the batch in one sendmsg; KernelRefused with the first refusal."""
+    """Send the batch in one sendmsg; KernelRefused with the first refusal.
+
+    The last message asks for an acknowledgement: the kernel sends it only
+    if it worked through the whole batch, so a batch it dropped (it does so
+    silently when it cannot find BATCH_END) does not pass for applied.
+    """
+    if not batch.messages:
+        return
     first_seq = int.from_bytes(os.urandom(3), "big") + 1
-    data = batch.encode(first_seq)
+    data = batch.encode(first_seq, ack_last=True)
     with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER) as sock:
         _prepare(sock, len(data))
         sock.bind((0, 0))
         sock.sendall(data)
-        refusals = list(_refusals(sock))
+        answers = list(_answers(sock))
+    refusals = [answer for answer in answers if answer[0]]
     if refusals:
         code, seq, detail = refusals[0]
         raise KernelRefused(code, batch.describe(seq, first_seq), detail)
+    if (0, first_seq + len(batch.messages), "") not in answers:
+        raise KernelRefused(errno.EIO, "the batch", "the kernel did not confirm it")
 
 
 def _prepare(sock: socket.socket, size: int) -> None:
@@ -154,8 +166,9 @@ def _prepare(sock: socket.socket, size: int) -> None:
             sock.setsockopt(socket.SOL_SOCKET, plain, min(buffer, SOCKET_BUFFER))
 
 
-def _refusals(sock: socket.socket) -> Iterable[tuple[int, int, str]]:
-    """(errno, seq of the refused message, the kernel's words) for each refusal."""
+def _answers(sock: socket.socket) -> Iterable[tuple[int, int, str]]:
+    """(errno, seq, the kernel's words) of each refusal and acknowledgement
+    (errno 0) the kernel queued for us."""
     while True:
         try:
             data = sock.recv(1 << 16, socket.MSG_DONTWAIT)
@@ -170,8 +183,8 @@ def _refusals(sock: socket.socket) -> Iterable[tuple[int, int, str]]:
             if kind == NLMSG_ERROR and size >= 36:
                 (code,) = struct.unpack_from("=i", data, offset + 16)
                 seq = _HEADER.unpack_from(data, offset + 20)[3]
-                if code:
-                    yield -code, seq, _ext_message(data[offset + 36 : offset + size])
+                detail = _ext_message(data[offset + 36 : offset + size]) if code else ""
+                yield -code, seq, detail
             offset += (size + 3) & ~3 if size else len(data)
 
 

@@ -1,0 +1,158 @@
+"""The netlink full build is the batch nft sends for the same nft text.
+
+`wire.full_build(table)` and `nft -f` of `transaction(None, table)` must hand
+the kernel the same messages (ids renumbered, flags included), so a table
+built either way is the same table and `nft list` reads it back the same.
+Every rule shape of the dataplane is here: the schedulers, weights that give
+runs (interval maps) or not, mixed ports, port 0, drained servers,
+firewall marks, persistence with and without a netmask.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pulse.dataplanes.nftables import transaction
+from pulse.dataplanes.nftables.netlink import (
+    NEWRULE,
+    NLM_F_APPEND,
+    NLM_F_CREATE,
+    KernelRefused,
+    commit,
+    strz,
+)
+from pulse.dataplanes.nftables.ruleset import ShortNames, readable_names
+from pulse.dataplanes.nftables.wire import full_build
+from pulse.lvs import DataplaneError, Entry, ServiceKey, ServiceSpec
+from tests.netns.topology import Topology
+from tests.pulse.nft_wire import (
+    ALL_FLAGS,
+    diff,
+    nft_batch_exact,
+    nft_unavailable,
+    split_messages,
+)
+
+pytestmark = pytest.mark.skipif(
+    bool(nft_unavailable(strace=True)), reason=str(nft_unavailable(strace=True))
+)
+
+
+def service(proto, address, port, scheduler, dests, **options):
+    key = ServiceKey(proto, address, port)
+    return key, Entry(ServiceSpec(key, scheduler, **options), dests)
+
+
+RS = [f"192.168.9.{n}" for n in range(1, 7)]
+SHAPES = dict(
+    [
+        service("tcp", "10.1.1.1", 80, "rr", {(RS[0], 80): 1, (RS[1], 80): 5}),
+        service("tcp", "10.1.1.2", 80, "wrr", {(RS[0], 8080): 2, (RS[1], 8080): 10}),
+        service("tcp", "10.1.1.3", 80, "wrr", {(RS[0], 80): 1, (RS[1], 81): 2}),
+        service("tcp", "10.1.1.4", 80, "sh", {(RS[0], 0): 1, (RS[1], 0): 2}),
+        service("udp", "10.1.1.5", 53, "dh", {(RS[4], 53): 1}),
+        service("tcp", "10.1.1.6", 25, "wrr", {(RS[0], 25): 0, (RS[1], 25): 0}),
+        service("fwm", "", 7, "rr", {(RS[2], 0): 1, (RS[3], 80): 1}),
+        service("fwm", "", 11, "rr", {(RS[5], 0): 1}),
+        service(
+            "tcp",
+            "10.1.1.7",
+            443,
+            "sh",
+            {(RS[0], 443): 1, (RS[1], 443): 2},
+            persistent=300,
+            pmask="255.255.255.0",
+        ),
+        service(
+            "tcp",
+            "10.1.1.8",
+            80,
+            "rr",
+            {(RS[0], 80): 1, (RS[1], 81): 2, (RS[2], 0): 0},
+            persistent=60,
+        ),
+        service(
+            "fwm",
+            "",
+            9,
+            "wrr",
+            {(RS[0], 80): 1, (RS[1], 80): 2, (RS[2], 80): 3},
+            persistent=30,
+            pmask="255.255.0.0",
+        ),
+    ]
+)
+
+
+SHAPES_FIRST = next(iter(SHAPES.items()))
+
+
+def same_as_nft(table, names=None):
+    ours = full_build(table, names or ShortNames()).encode()
+    nfts = nft_batch_exact(transaction(None, table, names or ShortNames()))
+    return diff(split_messages(ours), nfts, flags_mask=ALL_FLAGS)
+
+
+@pytest.mark.parametrize("key", list(SHAPES), ids=str)
+def test_each_service_shape_is_sent_as_nft_sends_it(key):
+    assert not (problem := same_as_nft({key: SHAPES[key]})), problem
+
+
+def test_a_table_of_every_shape_is_sent_as_nft_sends_it():
+    assert not (problem := same_as_nft(SHAPES)), problem
+
+
+def test_readable_map_names_are_sent_as_nft_sends_them():
+    table = dict(list(SHAPES.items())[:4])
+    assert not (problem := same_as_nft(table, names=readable_names)), problem
+
+
+def test_an_empty_table_is_the_skeleton_nft_sends():
+    assert not (problem := same_as_nft({})), problem
+
+
+def test_what_nftables_cannot_do_is_refused_before_anything_is_built():
+    key, entry = service("tcp", "10.1.1.9", 80, "wlc", {(RS[0], 80): 1})
+    with pytest.raises(DataplaneError, match="wlc cannot be expressed"):
+        full_build({key: entry})
+
+
+def test_a_map_too_big_for_one_message_is_split_and_the_kernel_takes_it():
+    dests = {(f"10.{n // 250}.{n % 250}.1", 80): 1 + n % 3 for n in range(4000)}
+    key, entry = service("tcp", "10.1.1.10", 80, "wrr", dests)
+    batch = full_build({key: entry}, ShortNames())
+    elements = [label for label in batch.labels if label == "m_0"]
+    assert len(elements) > 2  # the map, and its elements in several messages
+    with Topology() as topology:
+        router = topology.namespace("router")
+        router.call(commit, batch)
+        listing = router.run("nft", "list", "map", "ip", "piranha", "m_0")
+    assert listing.count(" : 10.") == 4000
+
+
+def test_a_refused_batch_names_the_message_and_changes_nothing():
+    key, entry = service("tcp", "10.1.1.11", 80, "rr", {(RS[0], 80): 1})
+    good = full_build({key: entry}, ShortNames())
+    bad = full_build({key: entry, **dict([SHAPES_FIRST])}, ShortNames())
+    table, chain = strz(1, "piranha"), strz(2, "s_missing")
+    bad.add(NEWRULE, NLM_F_CREATE | NLM_F_APPEND, table + chain, "s_missing")
+    with Topology() as topology:
+        router = topology.namespace("router")
+        router.call(commit, good)
+        before = router.run("nft", "list", "table", "ip", "piranha")
+        with pytest.raises(KernelRefused, match="add rule s_missing: No such file"):
+            router.call(commit, bad)
+        assert router.run("nft", "list", "table", "ip", "piranha") == before
+
+
+def test_a_batch_the_kernel_drops_without_a_word_is_not_taken_for_applied():
+    key, entry = service("tcp", "10.1.1.12", 80, "rr", {(RS[0], 80): 1})
+    bad = full_build({key: entry}, ShortNames())
+    kind, flags, body = bad.messages[-1]  # a rule whose chain attribute lies
+    short = body.replace(b"s_tcp_10_1_1_12_80", b"s_tcp_10_1_12_80")
+    bad.messages[-1] = (kind, flags, short)
+    with Topology() as topology:
+        router = topology.namespace("router")
+        with pytest.raises(KernelRefused):
+            router.call(commit, bad)
+        assert "piranha" not in router.run("nft", "list", "tables")
