@@ -60,6 +60,7 @@ class NftablesDataplane:
         self._table: dict[ServiceKey, Entry] = {}
         self._rebuild = True  # the next apply deletes and rebuilds the table
         self._names = ShortNames()  # the services' map names in the kernel
+        self._channel = netlink.Channel()  # full builds: kept open, see Channel
         self._counters: dict[ServiceKey, dict[str, Any]] = {}
         self._read_at = -COUNTERS_AGE
         self._reading: asyncio.Task[None] | None = None
@@ -85,7 +86,7 @@ class NftablesDataplane:
             self._names = ShortNames()  # a new table: names afresh
         if self._rebuild and self.direct:
             batch = full_build(table, self._names)  # refuses what it cannot do
-            await asyncio.to_thread(self._send, batch)
+            await asyncio.to_thread(self._send, self._channel, batch)
         else:
             old = None if self._rebuild else self._table
             script = transaction(old, table, self._names)
@@ -135,6 +136,7 @@ class NftablesDataplane:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reading
         await self._run(teardown())
+        self._channel.close()
         self._table, self._rebuild = {}, True
 
     def _named_counters(self) -> dict[str, int]:
@@ -151,10 +153,10 @@ class NftablesDataplane:
         }
 
     @staticmethod
-    def _send(batch: netlink.Batch) -> None:
+    def _send(channel: netlink.Channel, batch: netlink.Batch) -> None:
         """Commit a batch over netlink; DataplaneError with the kernel's reason."""
         try:
-            netlink.commit(batch)
+            channel.commit(batch)
         except netlink.KernelRefused as exc:
             raise DataplaneError(f"the kernel refused {exc}") from None
         except OSError as exc:

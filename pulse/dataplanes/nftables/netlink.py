@@ -128,42 +128,89 @@ def _frame(kind: int, flags: int, seq: int, payload: bytes) -> bytes:
     )
 
 
-def commit(batch: Batch) -> None:
-    """Send the batch in one sendmsg; KernelRefused with the first refusal.
+class Channel:
+    """A netlink socket to nf_tables, kept open between commits.
 
-    The last message asks for an acknowledgement: the kernel sends it only
-    if it worked through the whole batch, so a batch it dropped (it does so
-    silently when it cannot find BATCH_END) does not pass for applied.
+    Closing a socket makes the kernel first finish freeing what earlier
+    transactions replaced (a thousand-service table takes tens of
+    milliseconds); a socket kept open leaves that to the kernel's worker.
+    Not thread-safe: one commit at a time.
     """
-    if not batch.messages:
-        return
-    first_seq = int.from_bytes(os.urandom(3), "big") + 1
-    data = batch.encode(first_seq, ack_last=True)
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER) as sock:
-        _prepare(sock, len(data))
-        sock.bind((0, 0))
-        sock.sendall(data)
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = None
+        self._seq = int.from_bytes(os.urandom(3), "big")
+
+    def commit(self, batch: Batch) -> None:
+        """Send the batch in one sendmsg; KernelRefused with the first refusal.
+
+        The last message asks for an acknowledgement: the kernel sends it
+        only if it worked through the whole batch, so a batch it dropped (it
+        does so silently when it cannot find BATCH_END) does not pass for
+        applied.
+        """
+        if not batch.messages:
+            return
+        first_seq = self._seq + 1
+        self._seq += len(batch.messages) + 2
+        data = batch.encode(first_seq, ack_last=True)
+        sock = self._socket(len(data))
+        list(_answers(sock))  # anything left from an earlier batch
+        try:
+            sock.sendall(data)
+        except OSError:
+            self.close()  # a socket in an unknown state is not reused
+            raise
         answers = list(_answers(sock))
-    refusals = [answer for answer in answers if answer[0]]
-    if refusals:
-        code, seq, detail = refusals[0]
-        raise KernelRefused(code, batch.describe(seq, first_seq), detail)
-    if (0, first_seq + len(batch.messages), "") not in answers:
-        raise KernelRefused(errno.EIO, "the batch", "the kernel did not confirm it")
+        refusals = [answer for answer in answers if answer[0]]
+        if refusals:
+            code, seq, detail = refusals[0]
+            raise KernelRefused(code, batch.describe(seq, first_seq), detail)
+        if (0, first_seq + len(batch.messages), "") not in answers:
+            raise KernelRefused(errno.EIO, "the batch", "the kernel did not confirm it")
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def _socket(self, size: int) -> socket.socket:
+        if self._sock is None:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+            try:
+                for option in (NETLINK_CAP_ACK, NETLINK_EXT_ACK):
+                    sock.setsockopt(SOL_NETLINK, option, 1)
+                sock.bind((0, 0))
+            except OSError:
+                sock.close()
+                raise
+            self._sock = sock
+        _size_buffers(self._sock, size)
+        return self._sock
 
 
-def _prepare(sock: socket.socket, size: int) -> None:
-    for option in (NETLINK_CAP_ACK, NETLINK_EXT_ACK):
-        sock.setsockopt(SOL_NETLINK, option, 1)
-    buffer = max(size + 4096, 1 << 20)
+def commit(batch: Batch) -> None:
+    """Commit one batch on a socket of its own (closed afterwards)."""
+    channel = Channel()
+    try:
+        channel.commit(batch)
+    finally:
+        channel.close()
+
+
+def _size_buffers(sock: socket.socket, size: int) -> None:
+    """Room for the whole batch in one sendmsg, and for the answers."""
+    buffer = min(max(size + 4096, 1 << 20), SOCKET_BUFFER)
+    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) >= 2 * buffer:
+        return  # the kernel reports twice what was set
     for force, plain in (
         (SO_SNDBUFFORCE, socket.SO_SNDBUF),
         (SO_RCVBUFFORCE, socket.SO_RCVBUF),
     ):
         try:
-            sock.setsockopt(socket.SOL_SOCKET, force, min(buffer, SOCKET_BUFFER))
+            sock.setsockopt(socket.SOL_SOCKET, force, buffer)
         except PermissionError:  # without CAP_NET_ADMIN: as much as allowed
-            sock.setsockopt(socket.SOL_SOCKET, plain, min(buffer, SOCKET_BUFFER))
+            sock.setsockopt(socket.SOL_SOCKET, plain, buffer)
 
 
 def _answers(sock: socket.socket) -> Iterable[tuple[int, int, str]]:

@@ -30,7 +30,7 @@ import contextlib
 import re
 import socket
 from collections.abc import Callable, Mapping
-from functools import lru_cache, reduce
+from functools import lru_cache
 from math import gcd
 
 from ...lvs import DataplaneError, Endpoint, Entry, ServiceKey, ServiceSpec
@@ -112,7 +112,9 @@ def slots(
     live = [(dest, weight) for dest, weight in dests.items() if weight > 0]
     if spec.scheduler == "rr":
         return [(dest, 1) for dest, _ in live]
-    divisor = reduce(gcd, (weight for _, weight in live), 0) or 1
+    divisor = gcd(*[weight for _, weight in live]) or 1
+    if divisor == 1:
+        return live
     return [(dest, weight // divisor) for dest, weight in live]
 
 

@@ -69,6 +69,8 @@ CREATE, APPEND = NLM_F_CREATE, NLM_F_CREATE | NLM_F_APPEND
 T = strz(1, TABLE)  # NFTA_*_TABLE of every message
 ID = b"@ID@"  # where new_set puts NFTA_SET_ID
 COUNTER_ZERO = be32(3, 1) + nest(4, be64(1, 0), be64(2, 0))  # type counter, 0 0
+GOTO_CODE = be32(1, GOTO)
+OBJREF_COUNTER = be32(1, 1)  # NFTA_OBJREF_IMM_TYPE: counter
 ATTR_MAX = 0xFFFF  # an attribute's length is 16 bits
 ANONYMOUS_IDS = 1 << 24  # anonymous sets numbered apart: ids only need be unique
 
@@ -84,7 +86,12 @@ def concat_type(*types: int) -> int:
 
 
 def expr(name: str, *attrs: bytes) -> bytes:
-    return nest(1, strz(1, name), nest(2, *attrs))
+    return nest(1, expr_name(name), nest(2, *attrs))
+
+
+@lru_cache(maxsize=64)
+def expr_name(name: str) -> bytes:
+    return strz(1, name)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -93,7 +100,7 @@ def value(data: bytes) -> bytes:
 
 
 def goto(chain: str) -> bytes:
-    return nest(2, be32(1, GOTO), strz(2, chain))  # NFTA_DATA_VERDICT
+    return nest(2, GOTO_CODE, strz(2, chain))  # NFTA_DATA_VERDICT
 
 
 @lru_cache(maxsize=1 << 16)
@@ -114,8 +121,20 @@ def payload(base: int, offset: int, length: int, dreg: int = REG_1) -> bytes:
 
 
 def lookup(name: str, set_id: int, dreg: int | None = None, sreg: int = REG_1) -> bytes:
-    target = be32(3, dreg) if dreg is not None else b""
-    return expr("lookup", be32(2, sreg), target, strz(1, name), be32(4, set_id))
+    regs = lookup_regs(sreg, dreg)
+    return nest(1, expr_name("lookup"), nest(2, regs, strz(1, name), be32(4, set_id)))
+
+
+@lru_cache(maxsize=64)
+def lookup_regs(sreg: int, dreg: int | None) -> bytes:
+    return be32(2, sreg) + (be32(3, dreg) if dreg is not None else b"")
+
+
+def objref(counter: str) -> bytes:
+    """`counter name "c_…"` (the name without a NUL, as nft sends it)."""
+    return nest(
+        1, expr_name("objref"), nest(2, OBJREF_COUNTER, attr(2, counter.encode()))
+    )
 
 
 @lru_cache(maxsize=1 << 16)
@@ -281,9 +300,15 @@ VMAP_UD = udata(
 )
 
 
-@lru_cache(maxsize=1 << 16)
 def addr(address: str) -> bytes:
-    return socket.inet_aton(_ipv4(address))
+    """A dotted quad as 4 bytes; DataplaneError for anything else."""
+    try:
+        packed = socket.inet_aton(address)
+        if socket.inet_ntoa(packed) == address:
+            return packed
+    except (OSError, TypeError, ValueError):
+        pass
+    return socket.inet_aton(_ipv4(address))  # the canonical form, or the error
 
 
 @lru_cache(maxsize=1 << 16)
@@ -536,7 +561,7 @@ class FullBuild(Builder):
         spec = entry.spec
         sid = service_id(spec.key)
         self.counter(f"c_{sid}")
-        count = expr("objref", be32(1, 1), attr(2, f"c_{sid}".encode()))
+        count = objref(f"c_{sid}")
         if spec.persistent:
             self.persistent(entry, sid, count)
             return
@@ -556,13 +581,13 @@ class FullBuild(Builder):
         """The named map of slots to real servers, and the DNAT through it."""
         ports = {dest[1] for dest, _ in shares}
         with_port = len(ports) > 1 and 0 not in ports
-        shape = map_shape(tuple(share for _, share in shares), with_port)
+        shape = map_shape(tuple([share for _, share in shares]), with_port)
         name = self.names(entry.spec.key)
         set_id = self.new_set(name, shape.set_attrs)
         if with_port:
-            values = tuple(addr(d[0]) + port_data(d[1]) + b"\0\0" for d, _ in shares)
+            values = tuple([addr(d[0]) + port_data(d[1]) + b"\0\0" for d, _ in shares])
         else:
-            values = tuple(addr(d[0]) for d, _ in shares)
+            values = tuple([addr(d[0]) for d, _ in shares])
         if shape.elements is None:  # too many real servers for one message
             items = list(slot_items(shape, values))
             self.elements(name, set_id, items)
