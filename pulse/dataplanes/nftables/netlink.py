@@ -65,12 +65,17 @@ def nest(kind: int, *parts: bytes) -> bytes:
     return _pack_header(4 + len(payload), kind | NLA_F_NESTED) + payload
 
 
+_NUL_PAD = (b"\0\0\0\0", b"\0\0\0", b"\0\0", b"\0")  # NUL and padding, by length % 4
+
+
 def strz(kind: int, text: str) -> bytes:
-    return attr(kind, text.encode() + b"\0")
+    """A NUL-terminated string attribute (the hot path of a build: inlined)."""
+    raw = text.encode()
+    return _pack_header(5 + len(raw), kind) + raw + _NUL_PAD[len(raw) & 3]
 
 
 def be32(kind: int, value: int) -> bytes:
-    return attr(kind, value.to_bytes(4, "big"))
+    return _pack_header(8, kind) + value.to_bytes(4, "big")
 
 
 def be64(kind: int, value: int) -> bytes:
