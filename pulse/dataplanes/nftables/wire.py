@@ -13,25 +13,54 @@ rules chain by chain, an anonymous set just before the rule that uses it.
 
 from __future__ import annotations
 
-import socket
-import struct
-from collections.abc import Iterable
-from functools import lru_cache
-from typing import NamedTuple
-
-from ...lvs import Endpoint, Entry, ServiceKey, Table
+from ...lvs import DataplaneError, Endpoint, Entry, ServiceKey, Table
 from . import refresh as refresh_module
+from .builder import CREATE, Builder, T
+from .exprs import (
+    BASE_NETWORK,
+    BASE_TRANSPORT,
+    CT_DIRECTION,
+    CT_DST_IP,
+    CT_PROTO_DST,
+    META_L4PROTO,
+    META_MARK,
+    PROTO,
+    REG32_0,
+    REG_1,
+    REG_VERDICT,
+    SET_ANONYMOUS,
+    SET_CONSTANT,
+    SET_EVAL,
+    SET_INTERVAL,
+    SET_MAP,
+    SET_TIMEOUT,
+    TYPE_INTEGER,
+    TYPE_IPV4,
+    TYPE_MARK,
+    TYPE_PROTO,
+    TYPE_SERVICE,
+    VERDICT_DATA,
+    addr,
+    cmp_eq,
+    concat_type,
+    dnat_tail,
+    dynset,
+    expr,
+    goto,
+    jump,
+    lookup,
+    masked_saddr,
+    meta,
+    objref,
+    payload,
+    port_data,
+    selector_exprs,
+    slot_key,
+    to,
+    u32,
+)
 from .netlink import (
-    DELTABLE,
-    NEWCHAIN,
-    NEWOBJ,
-    NEWRULE,
-    NEWSET,
     NEWSETELEM,
-    NEWTABLE,
-    NLA_F_NESTED,
-    NLM_F_APPEND,
-    NLM_F_CREATE,
     Batch,
     attr,
     be32,
@@ -40,259 +69,34 @@ from .netlink import (
     strz,
 )
 from .ruleset import (
-    HASH_SEED,
-    TABLE,
     Names,
-    _ipv4,
     dest_id,
     readable_names,
     refusal,
     service_id,
     slots,
 )
+from .sets import (
+    CONCAT_UD,
+    ID,
+    L4_SET_UD,
+    VMAP_UD,
+    element,
+    interval_end,
+    map_shape,
+    numbered,
+    runs,
+    slot_items,
+    udata,
+)
 from .transaction import SET_SIZE
-
-# nf_tables numbers (linux/netfilter/nf_tables.h)
-SET_ANONYMOUS, SET_CONSTANT, SET_INTERVAL, SET_MAP = 0x1, 0x2, 0x4, 0x8
-SET_TIMEOUT, SET_EVAL = 0x10, 0x20
-VERDICT_DATA = 0xFFFFFF00
-GOTO = 0xFFFFFFFC
-TYPE_INTEGER, TYPE_IPV4, TYPE_PROTO, TYPE_SERVICE, TYPE_MARK = 4, 7, 12, 13, 19
-META_MARK, META_L4PROTO = 3, 16
-CT_DIRECTION, CT_PROTO_DST, CT_DST_IP = 1, 12, 20
-BASE_NETWORK, BASE_TRANSPORT = 1, 2
-REG_VERDICT, REG_1, REG_2 = 0, 1, 2  # 16-byte registers
-REG32_0 = 8  # 4-byte registers: REG32_0..3 overlay REG_1
-PROTO = {"tcp": 6, "udp": 17}
-CREATE, APPEND = NLM_F_CREATE, NLM_F_CREATE | NLM_F_APPEND
-
-T = strz(1, TABLE)  # NFTA_*_TABLE of every message
-ID = b"@ID@"  # where new_set puts NFTA_SET_ID
-COUNTER_ZERO = be32(3, 1) + nest(4, be64(1, 0), be64(2, 0))  # type counter, 0 0
-GOTO_CODE = be32(1, GOTO)
-OBJREF_COUNTER = be32(1, 1)  # NFTA_OBJREF_IMM_TYPE: counter
-ATTR_MAX = 0xFFFF  # an attribute's length is 16 bits
-ANONYMOUS_IDS = 1 << 24  # anonymous sets numbered apart: ids only need be unique
-
-
-def concat_type(*types: int) -> int:
-    value = 0
-    for kind in types:
-        value = value << 6 | kind
-    return value
-
-
-# -- expressions ---------------------------------------------------------------
-
-
-def expr(name: str, *attrs: bytes) -> bytes:
-    return nest(1, expr_name(name), nest(2, *attrs))
-
-
-@lru_cache(maxsize=64)
-def expr_name(name: str) -> bytes:
-    return strz(1, name)
-
-
-@lru_cache(maxsize=1 << 16)
-def value(data: bytes) -> bytes:
-    return nest(1, attr(1, data))  # NFTA_DATA_VALUE in a nest
-
-
-def goto(chain: str) -> bytes:
-    return nest(2, GOTO_CODE, strz(2, chain))  # NFTA_DATA_VERDICT
-
-
-@lru_cache(maxsize=1 << 16)
-def meta(key: int, dreg: int = REG_1) -> bytes:
-    return expr("meta", be32(2, key), be32(1, dreg))
-
-
-@lru_cache(maxsize=1 << 16)
-def cmp_eq(data: bytes, sreg: int = REG_1) -> bytes:
-    return expr("cmp", be32(1, sreg), be32(2, 0), nest(3, attr(1, data)))
-
-
-@lru_cache(maxsize=1 << 16)
-def payload(base: int, offset: int, length: int, dreg: int = REG_1) -> bytes:
-    return expr(
-        "payload", be32(1, dreg), be32(2, base), be32(3, offset), be32(4, length)
-    )
-
-
-def lookup(name: str, set_id: int, dreg: int | None = None, sreg: int = REG_1) -> bytes:
-    regs = lookup_regs(sreg, dreg)
-    return nest(1, expr_name("lookup"), nest(2, regs, strz(1, name), be32(4, set_id)))
-
-
-@lru_cache(maxsize=64)
-def lookup_regs(sreg: int, dreg: int | None) -> bytes:
-    return be32(2, sreg) + (be32(3, dreg) if dreg is not None else b"")
-
-
-def objref(counter: str) -> bytes:
-    """`counter name "c_…"` (the name without a NUL, as nft sends it)."""
-    return nest(
-        1, expr_name("objref"), nest(2, OBJREF_COUNTER, attr(2, counter.encode()))
-    )
-
-
-@lru_cache(maxsize=1 << 16)
-def immediate(dreg: int, data: bytes) -> bytes:
-    return expr("immediate", be32(1, dreg), nest(2, attr(1, data)))
-
-
-def jump(chain: str) -> bytes:
-    return expr("immediate", be32(1, REG_VERDICT), nest(2, goto(chain)))
-
-
-@lru_cache(maxsize=1 << 16)
-def dnat(port: bool, proto_reg: int = REG_2) -> bytes:
-    """dnat to the address in REG_1 (and the port in proto_reg)."""
-    if not port:
-        return expr("nat", be32(1, 1), be32(2, 2), be32(3, REG_1))
-    return expr(
-        "nat", be32(1, 1), be32(2, 2), be32(3, REG_1), be32(5, proto_reg), be32(7, 2)
-    )
-
-
-@lru_cache(maxsize=1 << 16)
-def hton() -> bytes:
-    return expr(
-        "byteorder", be32(1, REG_1), be32(2, REG_1), be32(3, 1), be32(4, 4), be32(5, 4)
-    )
-
-
-@lru_cache(maxsize=1024)
-def masked_saddr(pmask: str | None, dreg: int = REG_1) -> tuple[bytes, ...]:
-    """`ip saddr` or `ip saddr & MASK` into dreg."""
-    load = payload(BASE_NETWORK, 12, 4, dreg)
-    if pmask is None:
-        return (load,)
-    mask = socket.inet_aton(_ipv4(pmask))
-    return (
-        load,
-        expr(
-            "bitwise",
-            be32(1, dreg),
-            be32(2, dreg),
-            be32(6, 0),
-            be32(3, 4),
-            nest(4, attr(1, mask)),
-            nest(5, attr(1, bytes(4))),
-        ),
-    )
-
-
-# -- set user data (what `nft list` reads back: byte order and typeof) --------
-
-
-def udata(*items: tuple[int, bytes]) -> bytes:
-    return b"".join(bytes((kind, len(data))) + data for kind, data in items)
-
-
-def u32(number: int) -> bytes:
-    return struct.pack("=I", number)
-
-
-def typeof_payload(desc: int, field: int) -> bytes:
-    """A payload expression in typeof user data: header (ip 12, th 11), field."""
-    return udata((0, u32(7)), (1, udata((0, u32(desc)), (1, u32(field)))))
-
-
-IP_DADDR, TH_DPORT = typeof_payload(12, 12), typeof_payload(11, 2)
-ADDR_PORT = udata((0, u32(13)), (1, udata((0, IP_DADDR), (1, TH_DPORT))))
-
-
-@lru_cache(maxsize=4096)
-def numgen_udata(modulus: int, with_port: bool) -> bytes:
-    """`typeof numgen inc mod N : ip daddr` (or `: ip daddr . th dport`)."""
-    key = udata((0, u32(23)), (1, udata((0, u32(0)), (1, u32(modulus)), (2, u32(0)))))
-    data, order = (ADDR_PORT, 0) if with_port else (IP_DADDR, 2)  # 2: big endian
-    return udata((0, u32(1)), (1, u32(order)), (3, key), (4, data), (6, u32(0)))
-
-
-# -- the build ----------------------------------------------------------------
-
-
-class Builder:
-    """Collects the messages of one full build in nft's order."""
-
-    def __init__(self) -> None:
-        self.chains = Batch()
-        self.objects = Batch()
-        self.sets = Batch()
-        self.rules = Batch()
-        self.set_ids: dict[str, int] = {}
-        self.next_id = 0
-        self.next_anonymous = ANONYMOUS_IDS
-
-    def chain(self, name: str, hook: bytes = b"") -> None:
-        self.chains.add(NEWCHAIN, CREATE, T + strz(3, name) + hook, name)
-
-    def counter(self, name: str) -> None:
-        self.objects.add(NEWOBJ, CREATE, T + strz(2, name) + COUNTER_ZERO, name)
-
-    def new_set(self, name: str, attrs: bytes, anonymous: bool = False) -> int:
-        """NEWSET; its NFTA_SET_ID, which later messages of the batch use."""
-        if anonymous:
-            self.next_anonymous += 1
-            set_id = self.next_anonymous
-        else:
-            self.next_id += 1
-            set_id = self.set_ids[name] = self.next_id
-        body = T + strz(2, name) + attrs.replace(ID, be32(10, set_id))
-        (self.rules if anonymous else self.sets).add(NEWSET, CREATE, body, name)
-        return set_id
-
-    def elements(
-        self,
-        name: str,
-        set_id: int,
-        items: list[bytes],
-        anonymous: bool = False,
-        by_id: bool = True,
-    ) -> None:
-        """NEWSETELEM messages for numbered items (see `numbered`): as many
-        messages as the 64 KiB attribute limit needs.
-
-        A set made in this batch is named by its id alone (`by_id`), where
-        nft also sends the name: the kernel tries a name first, walking every
-        set of the table, so with a thousand maps the names cost a fifth of
-        the kernel's work. The id finds the set among those just made.
-        """
-        head = T + (b"" if by_id else strz(2, name)) + be32(4, set_id)
-        batch = self.rules if anonymous else self.sets
-        start, size = 0, 4
-        for index, item in enumerate(items):
-            if size + len(item) > ATTR_MAX and index > start:
-                batch.add(NEWSETELEM, CREATE, head + nest(3, *items[start:index]), name)
-                start, size = index, 4
-            size += len(item)
-        batch.add(NEWSETELEM, CREATE, head + nest(3, *items[start:]), name)
-
-    def rule(self, chain: str, *exprs: bytes) -> None:
-        self.rules.add(NEWRULE, APPEND, T + strz(2, chain) + nest(4, *exprs), chain)
-
-    def batch(self) -> Batch:
-        whole = Batch()
-        whole.add(NEWTABLE, 0, T + be32(2, 0), TABLE)
-        whole.add(DELTABLE, 0, T, TABLE)
-        whole.add(NEWTABLE, 0, T + be32(2, 0), TABLE)
-        for part in (self.chains, self.objects, self.sets, self.rules):
-            whole.messages += part.messages
-            whole.labels += part.labels
-        return whole
-
 
 HOOKS = {  # chain: (type, hook number, priority)
     "prerouting": ("nat", 0, -100),
     "output": ("nat", 3, -100),
     "forward": ("filter", 2, 0),
 }
-CONCAT_UD = udata(
-    (0, u32(0)), (1, u32(0)), (3, udata((0, u32(13)), (1, b""))), (6, u32(0))
-)
+
 DISPATCH = {  # map: (key type, key length, user data)
     "services": (concat_type(TYPE_PROTO, TYPE_IPV4, TYPE_SERVICE), 12, CONCAT_UD),
     "marks": (TYPE_MARK, 4, udata((0, u32(1)), (1, u32(0)), (6, u32(0)))),
@@ -303,35 +107,6 @@ DISPATCH = {  # map: (key type, key length, user data)
     ),
     "refresh_marks": (concat_type(TYPE_MARK, TYPE_IPV4, TYPE_SERVICE), 12, CONCAT_UD),
 }
-L4_SET_UD = udata(
-    (0, u32(1)), (3, udata((0, u32(9)), (1, udata((0, u32(META_L4PROTO))))))
-)
-VMAP_UD = udata(
-    (0, u32(1)), (1, u32(0)), (4, udata((0, u32(1)), (1, b""))), (6, u32(0))
-)
-
-
-def addr(address: str) -> bytes:
-    """A dotted quad as 4 bytes; DataplaneError for anything else."""
-    try:
-        packed = socket.inet_aton(address)
-        if socket.inet_ntoa(packed) == address:
-            return packed
-    except (OSError, TypeError, ValueError):
-        pass
-    return socket.inet_aton(_ipv4(address))  # the canonical form, or the error
-
-
-@lru_cache(maxsize=1 << 16)
-def port_data(port: int) -> bytes:
-    return port.to_bytes(2, "big")
-
-
-@lru_cache(maxsize=1 << 16)
-def slot_key(slot: int, interval: bool) -> bytes:
-    """A numgen/jhash result as a map key: big-endian where the map is an
-    interval tree (the rule converts with byteorder), host order otherwise."""
-    return slot.to_bytes(4, "big") if interval else u32(slot)
 
 
 def dispatch_key(key: ServiceKey) -> tuple[str, bytes]:
@@ -339,147 +114,6 @@ def dispatch_key(key: ServiceKey) -> tuple[str, bytes]:
         return "marks", u32(key.port)
     proto = bytes((PROTO[key.protocol], 0, 0, 0))
     return "services", proto + addr(key.address) + port_data(key.port) + b"\0\0"
-
-
-@lru_cache(maxsize=4096)
-def selector_exprs(scheduler: str, modulus: int, interval: bool) -> tuple[bytes, ...]:
-    """numgen (rr, wrr) or jhash of the source (sh) or destination (dh)."""
-    if scheduler in ("sh", "dh"):
-        offset = 12 if scheduler == "sh" else 16
-        picked = [
-            payload(BASE_NETWORK, offset, 4, REG_2),
-            expr(
-                "hash",
-                be32(1, REG_2),
-                be32(2, REG_1),
-                be32(3, 4),
-                be32(4, modulus),
-                be32(5, HASH_SEED),
-                be32(6, 0),
-                be32(7, 0),
-            ),
-        ]
-    else:
-        picked = [
-            expr("numgen", be32(1, REG_1), be32(2, modulus), be32(3, 0), be32(4, 0))
-        ]
-    return (*picked, *((hton(),) if interval else ()))
-
-
-def runs(shares: list[tuple[Endpoint, int]]) -> Iterable[tuple[Endpoint, int, int]]:
-    """(real server, first slot, last slot) of each run of the modulus."""
-    start = 0
-    for dest, share in shares:
-        yield dest, start, start + share - 1
-        start += share
-
-
-def numbered(bodies: Iterable[bytes]) -> list[bytes]:
-    """Set elements as listed in NFTA_SET_ELEM_LIST_ELEMENTS: numbered from 1."""
-    return [nest(index, body) for index, body in enumerate(bodies, 1)]
-
-
-_SLOT = struct.Struct("=HHHHHH4sHHHH")  # a slot and a value of 4 or 8 bytes
-_END = struct.Struct("=HHHH4sHHHH4s")  # an interval's end: flags, key
-INTERVAL_END_FLAG = (1).to_bytes(4, "big")
-
-
-def slot_head(index: int, key: bytes, size: int) -> bytes:
-    """Element `index`: slot key -> a value of `size` bytes, which follows."""
-    return _SLOT.pack(
-        24 + size,
-        index | NLA_F_NESTED,
-        12,
-        0x8001,
-        8,
-        1,
-        key,
-        8 + size,
-        0x8002,
-        4 + size,
-        1,
-    )
-
-
-def end_item(index: int, key: bytes) -> bytes:
-    """Element `index`: the end of an interval (the first slot after it)."""
-    return _END.pack(
-        24, index | NLA_F_NESTED, 8, 3, INTERVAL_END_FLAG, 12, 0x8001, 8, 1, key
-    )
-
-
-class MapShape(NamedTuple):
-    """What a service's map looks like apart from its name and real servers."""
-
-    runs: tuple[tuple[int, int], ...]  # each real server's first and last slot
-    modulus: int
-    interval: bool
-    set_attrs: bytes  # NEWSET attributes after the name (ID to fill in)
-    elements: bytes | None  # NFTA_SET_ELEM_LIST_ELEMENTS, a %b for each value
-
-
-@lru_cache(maxsize=4096)
-def map_shape(shares: tuple[int, ...], with_port: bool) -> MapShape:
-    """The map of real servers holding `shares` slots each (cached: a large
-    table repeats a handful of weight patterns)."""
-    modulus = sum(shares)
-    interval = modulus > len(shares)
-    bounds, first = [], 0
-    for share in shares:
-        bounds.append((first, first + share - 1))
-        first += share
-    set_attrs = (
-        be32(3, SET_MAP | (SET_INTERVAL if interval else 0))
-        + be32(4, TYPE_INTEGER)
-        + be32(5, 4)
-        + be32(6, concat_type(TYPE_IPV4, TYPE_SERVICE) if with_port else TYPE_IPV4)
-        + be32(7, 8 if with_port else 4)
-        + ID
-        + attr(13, numgen_udata(modulus, with_port))
-    )
-    shape = MapShape(tuple(bounds), modulus, interval, set_attrs, None)
-    size = 8 if with_port else 4
-    heads = list(slot_heads(shape, size))
-    total = 4 + sum(len(head) for head, _ in heads) + size * len(shares)
-    if total > ATTR_MAX:
-        return shape  # split over several messages by `elements`
-    escaped = (
-        head.replace(b"%", b"%%") + (b"%b" if value else b"") for head, value in heads
-    )
-    header = struct.pack("=HH", total, 3 | NLA_F_NESTED)
-    return shape._replace(elements=header + b"".join(escaped))
-
-
-def slot_heads(shape: MapShape, size: int) -> Iterable[tuple[bytes, bool]]:
-    """Each element of the map but the values: a slot's head, whose value of
-    `size` bytes follows (True), or an interval's end, complete (False)."""
-    index = 0
-    for first, last in shape.runs:
-        index += 1
-        yield slot_head(index, slot_key(first, shape.interval), size), True
-        if shape.interval:
-            index += 1
-            yield end_item(index, slot_key(last + 1, shape.interval)), False
-
-
-def slot_items(shape: MapShape, values: tuple[bytes, ...]) -> Iterable[bytes]:
-    """The map's numbered elements with the real servers' values."""
-    remaining = iter(values)
-    for head, value in slot_heads(shape, len(values[0])):
-        yield head + next(remaining) if value else head
-
-
-def element(key: bytes, data: bytes = b"") -> bytes:
-    """An element's attributes: its key, and its data (a value or verdict)."""
-    return value(key) + (nest(2, data) if data else b"")
-
-
-def interval_end(key: bytes) -> bytes:
-    return be32(3, 1) + value(key)
-
-
-def dynset(name: str, set_id: int) -> bytes:
-    return expr("dynset", be32(4, REG_1), be32(3, 1), strz(1, name), be32(2, set_id))
 
 
 class FullBuild(Builder):
@@ -726,25 +360,6 @@ class FullBuild(Builder):
         ]
 
 
-@lru_cache(maxsize=1 << 16)
-@lru_cache(maxsize=1 << 16)
-def dnat_tail(with_port: bool, port: int) -> bytes:
-    """After the map lookup: DNAT to the address (and port) it found."""
-    if with_port:
-        return expr("nat", be32(1, 1), be32(2, 2), be32(3, REG_1), be32(5, REG32_0 + 1))
-    if not port:
-        return dnat(False)
-    return immediate(REG_2, port_data(port)) + dnat(True)
-
-
-def to(dest: Endpoint) -> tuple[bytes, ...]:
-    """DNAT to one real server; port 0 keeps the client's port."""
-    address = immediate(REG_1, addr(dest[0]))
-    if not dest[1]:
-        return (address, dnat(False))
-    return (address, immediate(REG_2, port_data(dest[1])), dnat(True))
-
-
 def refresh_key(key: ServiceKey, dest: Endpoint) -> tuple[str, bytes]:
     """The refresh map a persistent real server is found in, and its key."""
     where = addr(dest[0]) + port_data(dest[1]) + b"\0\0"
@@ -756,7 +371,6 @@ def refresh_key(key: ServiceKey, dest: Endpoint) -> tuple[str, bytes]:
 
 def full_build(table: Table, names: Names = readable_names) -> Batch:
     """The messages that delete the table and build it holding `table`."""
-    from ...lvs import DataplaneError
 
     for entry in table.values():
         problem = refusal(entry.spec)
