@@ -6,9 +6,9 @@ batches byte for byte, see tests/pulse/test_nftables_wire.py), so the kernel
 ends up with the same table either way and `nft list` shows the same rules.
 Sending it directly skips nft's parser, which dominates a large build.
 
-The order is nft's: the table (added, deleted, added again: it need not
-exist), every chain, every counter, every set with its elements, then the
-rules chain by chain, an anonymous set just before the rule that uses it.
+One difference on purpose: elements of a set made in the same batch name the
+set by its id only (see builder.Builder.elements). Message order: see
+builder.py; expressions: exprs.py; set attributes and elements: sets.py.
 """
 
 from __future__ import annotations
