@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import signal
+import socket
 import sys
 import threading
 import time
@@ -210,6 +211,42 @@ def test_udp_services_round_robin_per_flow(net, dp):
     )
     answers = [net.client.call(udp_ask, VIP, UDP_PORT) for _ in range(6)]
     assert Counter(a.strip() for a in answers) == {"rs1": 2, "rs2": 2, "rs3": 2}
+
+
+def test_a_flow_begun_before_the_table_existed_is_served_once_the_table_is_built(
+    net, dp
+):
+    """A client retrying from one port (DNS does): its first datagram reached
+    the router itself, so conntrack noted the flow untranslated; the build of
+    the table forgets that entry, and the next datagram is NATed at once."""
+
+    def bound_socket():
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("", 0))
+        sock.settimeout(0.5)
+        return sock
+
+    # a firewall of the router's own makes conntrack follow flows without us
+    net.primary.run("nft", "add", "table", "ip", "firewall")
+    net.primary.run(
+        "nft", "add", "chain", "ip", "firewall", "input",
+        "{ type filter hook input priority 0; ct state established accept; }",
+    )  # fmt: skip
+    with net.client.call(bound_socket) as sock:
+        sock.sendto(b"?", (VIP, UDP_PORT))  # no table yet: the router refuses it
+        with pytest.raises(OSError):
+            sock.recv(2048)
+        port = sock.getsockname()[1]
+        assert f"sport={port} dport={UDP_PORT}" in net.primary.run(
+            "cat", "/proc/net/nf_conntrack"
+        )
+        dns = virtual("dns", VIP, UDP_PORT, servers(), scheduler="rr", protocol="udp")
+        apply(net, dp, dns)
+        sock.sendto(b"?", (VIP, UDP_PORT))
+        try:
+            assert sock.recv(2048).decode().strip() in {"rs1", "rs2", "rs3"}
+        finally:
+            net.primary.run("nft", "delete", "table", "ip", "firewall")
 
 
 def test_real_servers_on_different_ports_get_their_own_port(net, dp):

@@ -13,7 +13,7 @@ import pytest
 
 from pulse.dataplanes import DATAPLANES
 from pulse.dataplanes.nftables import NftablesDataplane, refusals, transaction
-from pulse.dataplanes.nftables.conntrack import parse, tally
+from pulse.dataplanes.nftables.conntrack import parse, tally, unnatted
 from pulse.lvs import DataplaneError, Entry, ServiceKey, ServiceSpec
 
 from .factories import config, server, virtual
@@ -287,6 +287,25 @@ src=10.200.1.1 dst=10.200.1.10 sport=22 dport=4 [ASSURED] mark=0 zone=0 use=2
 ipv4     2 icmp     1 29 src=10.200.1.10 dst=10.0.0.1 type=8 code=0 id=1 src=10.0.0.1 \
 dst=10.200.1.10 type=0 code=0 id=1 mark=0 zone=0 use=2
 """
+
+
+def test_flows_to_a_vip_no_rule_translated_are_found_for_forgetting():
+    fwm = ServiceKey("fwm", "", 7)
+    listen = (("udp", "10.0.0.2", 53),)
+    table = {WEB: entry(), fwm: entry(key=fwm, dests={RS1: 1}, listen=listen)}
+    untranslated = """\
+ipv4     2 tcp      6 8 CLOSE src=10.200.1.10 dst=10.0.0.1 sport=5 dport=80 \
+src=10.0.0.1 dst=10.200.1.10 sport=80 dport=5 mark=0 zone=0 use=2
+ipv4     2 udp      17 25 src=10.200.1.11 dst=10.0.0.2 sport=6 dport=53 [UNREPLIED] \
+src=10.0.0.2 dst=10.200.1.11 sport=53 dport=6 mark=0 zone=0 use=2
+ipv4     2 udp      17 25 src=10.200.1.11 dst=10.0.0.9 sport=6 dport=53 [UNREPLIED] \
+src=10.0.0.9 dst=10.200.1.11 sport=53 dport=6 mark=0 zone=0 use=2
+"""
+    found = unnatted(table, parse(CONNTRACK + untranslated))
+    assert [(flow.client, flow.destination) for flow in found] == [
+        (("10.200.1.10", 5), ("10.0.0.1", 80)),  # the service's VIP:port, not NATed
+        (("10.200.1.11", 6), ("10.0.0.2", 53)),  # a firewall-mark member
+    ]  # NATed flows, the router's own ssh and other addresses stay
 
 
 def test_conntrack_entries_count_as_active_and_inactive_per_real_server():

@@ -10,10 +10,17 @@ and all UDP flows, as IPVS counts them). Bytes are there only when
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pyroute2 import Conntrack
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 
 from ...lvs import Endpoint, ServiceKey, Table
 
@@ -31,6 +38,7 @@ class Flow:
     server: Endpoint  # the reply direction's source: the real server
     bytes_in: int = 0  # client to server (original direction), when accounted
     bytes_out: int = 0
+    client: Endpoint = ("", 0)  # the original direction's source
 
 
 def parse(text: str) -> list[Flow]:
@@ -58,6 +66,7 @@ def parse(text: str) -> list[Flow]:
                 server=(reply["src"], int(reply["sport"])),
                 bytes_in=int(original.get("bytes", 0)),
                 bytes_out=int(reply.get("bytes", 0)),
+                client=(original["src"], int(original["sport"])),
             )
         )
     return flows
@@ -109,3 +118,48 @@ def tally(table: Table, flows: Iterable[Flow]) -> dict[ServiceKey, dict[str, Any
             target["bytes_in"] += flow.bytes_in
             target["bytes_out"] += flow.bytes_out
     return result
+
+
+PROTOCOLS = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP}
+
+
+def unnatted(table: Table, flows: Iterable[Flow]) -> list[Flow]:
+    """Flows to a service's VIP:port that no rule translated: they began
+    while the table did not hold the service (a router taking over, pulse
+    starting), reached the router itself, and would keep doing so — conntrack
+    decides NAT on a flow's first packet only — until they time out."""
+    vips = {
+        (protocol, (address, port))
+        for key, entry in table.items()
+        for protocol, address, port in (
+            entry.spec.listen or ((key.protocol, key.address, key.port),)
+        )
+    }
+    return [
+        flow
+        for flow in flows
+        if flow.server == flow.destination and (flow.protocol, flow.destination) in vips
+    ]
+
+
+def forget(flows: Iterable[Flow]) -> int:
+    """Delete these conntrack entries (ctnetlink, via pyroute2); how many went.
+    Blocking: run it on a thread in the router's namespace."""
+    gone = 0
+    with contextlib.closing(Conntrack()) as conntrack:
+        for flow in flows:
+            where = NFCTAttrTuple(
+                saddr=flow.client[0],
+                daddr=flow.destination[0],
+                proto=PROTOCOLS[flow.protocol],
+                sport=flow.client[1],
+                dport=flow.destination[1],
+            )
+            try:
+                conntrack.entry("del", tuple_orig=where)
+            except NetlinkError as exc:
+                if exc.code != errno.ENOENT:  # ended meanwhile: fine
+                    raise
+                continue
+            gone += 1
+    return gone

@@ -10,6 +10,8 @@ import shutil
 import subprocess
 from typing import Any
 
+from pyroute2.netlink.exceptions import NetlinkError
+
 import lvscf
 
 from ...lvs import (
@@ -82,6 +84,7 @@ class NftablesDataplane:
         """
         if not self._rebuild and self._table == dict(table):
             return  # nothing to do; do not even start nft
+        added = dict(table) if self._rebuild else table.keys() - self._table.keys()
         if self._rebuild:
             self._names = ShortNames()  # a new table: names afresh
         if self._rebuild and self.direct:
@@ -99,6 +102,9 @@ class NftablesDataplane:
             await self._run(script)
         self._table, self._rebuild = dict(table), False
         logger.debug("nftables table %s holds %d services", TABLE, len(table))
+        if added:  # services new to the kernel: flows to them may predate them
+            fresh = {key: self._table[key] for key in added}
+            await asyncio.to_thread(self._forget_unnatted, fresh)
 
     def current(self) -> Table:
         return dict(self._table)
@@ -156,6 +162,23 @@ class NftablesDataplane:
             for item in listing.get("nftables", [])
             if "counter" in item
         }
+
+    @staticmethod
+    def _forget_unnatted(table: Table) -> None:
+        """Drop conntrack entries of flows to our VIPs that began before the
+        table held their service (see conntrack.unnatted): otherwise a client
+        retrying from the same port stays unserved until the entry expires."""
+        try:
+            gone = conntrack.forget(conntrack.unnatted(table, conntrack.read()))
+        except (OSError, NetlinkError) as exc:
+            logger.warning("could not clear untranslated connections: %s", exc)
+            return
+        if gone:
+            logger.info(
+                "forgot %d connection(s) to virtual servers that began before "
+                "their rules were in place",
+                gone,
+            )
 
     @staticmethod
     def _build(table: Table, names: ShortNames, channel: netlink.Channel) -> None:
