@@ -1,10 +1,16 @@
 """Gratuitous ARP, as the original's send_arp sent it.
 
-One Ethernet frame to ff:ff:ff:ff:ff:ff, ARP op 2 (reply), sender hardware
-address the link's own MAC, sender *and* target protocol address the VIP,
-target hardware address ff:ff:ff:ff:ff:ff, padded to the 60-byte minimum.
-Neighbours that already have an entry for the VIP point it at us; a switch
-learns where the MAC is. pulse sent five, one second apart, the first at once.
+One Ethernet frame to ff:ff:ff:ff:ff:ff, ARP op 2 (reply), sender *and*
+target hardware address the link's own MAC, sender *and* target protocol
+address the VIP, padded to the 60-byte minimum. Neighbours that already have
+an entry for the VIP point it at us; a switch learns where the MAC is. pulse
+sent five, one second apart, the first at once.
+
+The target hardware address matters: Linux takes a reply as gratuitous only
+when it equals the sender's, and only a gratuitous one replaces an entry
+changed within the last `locktime` (1 s) — a client that had just been
+talking to the dead router would otherwise keep its old entry until the
+second announcement, a second later.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ def frame(mac: bytes, address: str) -> bytes:
     """The gratuitous ARP reply announcing `address` at `mac`."""
     ip = socket.inet_aton(address)
     header = BROADCAST + mac + struct.pack("!H", ETH_P_ARP)
-    arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + mac + ip + BROADCAST + ip
+    arp = struct.pack("!HHBBH", 1, 0x0800, 6, 4, 2) + mac + ip + mac + ip
     return (header + arp).ljust(FRAME_SIZE, b"\0")
 
 

@@ -83,6 +83,24 @@ def test_a_gratuitous_arp_moves_a_neighbours_entry_without_traffic(lan):
     assert observer.neighbours("eth0")[VIP] == b.mac("eth0")
 
 
+def test_the_first_gratuitous_arp_moves_an_entry_the_neighbour_just_updated(lan):
+    """Within locktime (1 s) of an entry's last change Linux replaces it only
+    for a true gratuitous ARP: target hardware address = sender's, as
+    send_arp wrote it. A client that was just talking to the dead router has
+    such an entry."""
+    _, hosts = lan
+    a, b, observer = (hosts[r][0] for r in ("a", "b", "observer"))
+    b.call(addresses.add, Floating(VIP, "eth0:1"))
+    observer.ip("neigh", "replace", VIP, "lladdr", a.mac("eth0"), "dev", "eth0",
+                "nud", "reachable")  # fmt: skip
+    b.call(arp.send, "eth0", VIP)
+    wait(
+        lambda: observer.neighbours("eth0").get(VIP) == b.mac("eth0"),
+        2,
+        "the observer's entry for the VIP to point at b",
+    )
+
+
 def test_a_pulled_cable_and_a_missing_link_count_as_down(lan):
     switch, hosts = lan
     a, port = hosts["a"]

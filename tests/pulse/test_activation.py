@@ -97,7 +97,7 @@ def test_the_gratuitous_arp_is_a_reply_announcing_the_vip_to_everyone():
     assert (htype, ptype, hlen, plen, op) == (1, 0x0800, 6, 4, 2)
     vip = socket.inet_aton("10.0.0.100")
     assert frame[22:28] == mac and frame[28:32] == vip
-    assert frame[32:38] == b"\xff" * 6 and frame[38:42] == vip
+    assert frame[32:38] == mac and frame[38:42] == vip  # as send_arp: a true GARP
     assert frame[42:] == b"\0" * 18
 
 
