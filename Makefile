@@ -22,7 +22,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(call reqhash,requirements.txt requirements
 
 # What the e2e tests and the reference runtime need from Debian (sudo: the test
 # that the shipped sudoers rule parses, with visudo).
-APT_PACKAGES := chromium openssh-server nftables iproute2 sudo
+APT_PACKAGES := chromium openssh-server nftables iproute2 sudo strace
 
 # $(call step,TITLE,COMMAND): print a banner, run COMMAND, name the step if it fails.
 step = printf '\n==> %s\n' '$(1)'; $(2) || { printf '\n*** make $@: step "%s" failed\n' '$(1)' >&2; exit 1; }
@@ -55,7 +55,7 @@ venv-dev: $(DEV_STAMP)
 apt:
 	@printf '\n==> system packages: %s\n' '$(APT_PACKAGES)'
 	@missing=""; \
-	for f in /usr/bin/chromium /usr/sbin/sshd /usr/sbin/nft /usr/bin/sudo; do \
+	for f in /usr/bin/chromium /usr/sbin/sshd /usr/sbin/nft /usr/bin/sudo /usr/bin/strace; do \
 	    [ -x "$$f" ] || missing="$$missing $$f"; \
 	done; \
 	[ -x /usr/sbin/ip ] || command -v ip >/dev/null || missing="$$missing ip"; \
