@@ -16,6 +16,8 @@
 
     sudo .venv/bin/python bench/nft_bench.py [--runs 7] [--rounds 3] [--seconds 5]
                                              [--connections 16] [--apply-only] [--text]
+                                             [--services 1000] [--servers 10]
+                                             [--persistent SECONDS]
 
 Needs nft, haproxy and wrk (apt-get install nftables haproxy wrk).
 """
@@ -64,15 +66,19 @@ frontend real
 HAPROXY_PORT = 8080
 
 
-def big_table(services: int, servers: int) -> dict[ServiceKey, Entry]:
-    """`services` wrr services on distinct VIPs, `servers` real servers each."""
+def big_table(
+    services: int, servers: int, persistent: int = 0
+) -> dict[ServiceKey, Entry]:
+    """`services` wrr services on distinct VIPs, `servers` real servers each
+    (persistent for that many seconds, when given)."""
     table = {}
     for s in range(services):
         key = ServiceKey("tcp", f"10.{100 + s // 250}.{s % 250}.1", 80)
         dests = {
             (f"192.168.{s % 250}.{10 + d}", 8080): 1 + (d % 4) for d in range(servers)
         }
-        table[key] = Entry(ServiceSpec(key, "wrr", names=(f"vs{s}",)), dests)
+        spec = ServiceSpec(key, "wrr", persistent=persistent, names=(f"vs{s}",))
+        table[key] = Entry(spec, dests)
     return table
 
 
@@ -91,10 +97,12 @@ def timed(dp: NftablesDataplane, table: Table) -> tuple[float, float]:
     return time.perf_counter() - started, cpu_time() - before
 
 
-def one_run(services: int, servers: int, text: bool, run: int) -> None:
+def one_run(
+    services: int, servers: int, text: bool, run: int, persistent: int = 0
+) -> None:
     """In a fresh process (cold caches, as a router that takes over): a full
     build, then one weight changed; prints the four times as JSON."""
-    table = big_table(services, servers)
+    table = big_table(services, servers, persistent)
     dp = NftablesDataplane(direct=not text)
     full = timed(dp, table)
     changed = dict(table)
@@ -105,8 +113,10 @@ def one_run(services: int, servers: int, text: bool, run: int) -> None:
     print(json.dumps({"full": full, "change": timed(dp, changed)}))
 
 
-def apply_times(runs: int, services: int, servers: int, text: bool) -> None:
-    table = big_table(services, servers)
+def apply_times(
+    runs: int, services: int, servers: int, text: bool, persistent: int = 0
+) -> None:
+    table = big_table(services, servers, persistent)
     started = time.perf_counter()
     script = transaction(None, table, ShortNames())
     render = time.perf_counter() - started
@@ -114,7 +124,8 @@ def apply_times(runs: int, services: int, servers: int, text: bool) -> None:
     batch = full_build(table, ShortNames())
     built = time.process_time() - started
     size = len(batch.encode())
-    print(f"{services} services × {servers} real servers")
+    sticky = f", persistent {persistent} s" if persistent else ""
+    print(f"{services} services × {servers} real servers{sticky}")
     print(
         f"  nft text (incremental path)  {len(script):>9,} bytes, "
         f"rendered in {render * 1000:.1f} ms"
@@ -129,7 +140,8 @@ def apply_times(runs: int, services: int, servers: int, text: bool) -> None:
     with Topology() as topology:
         router = topology.namespace("router")
         for run in range(runs):
-            extra = [str(run)] + (["--text"] if text else [])
+            extra = [str(run), "--persistent", str(persistent)]
+            extra += ["--text"] if text else []
             times = json.loads(router.run(*argv, *extra, timeout=120))
             full.append(tuple(times["full"]))
             change.append(tuple(times["change"]))
@@ -210,11 +222,14 @@ def main() -> int:
     parser.add_argument(
         "--text", action="store_true", help="full builds as nft text, not netlink"
     )
+    parser.add_argument(
+        "--persistent", type=int, default=0, help="make every service persistent (s)"
+    )
     parser.add_argument("--one-run", nargs=3, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one_run:
         services, servers, run = args.one_run
-        one_run(services, servers, args.text, run)
+        one_run(services, servers, args.text, run, args.persistent)
         return 0
     reason = netns_unavailable()
     missing = [tool for tool in ("nft", "haproxy", "wrk") if shutil.which(tool) is None]
@@ -222,7 +237,7 @@ def main() -> int:
         print(reason or f"missing: {', '.join(missing)}")
         return 2
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
-    apply_times(args.runs, args.services, args.servers, args.text)
+    apply_times(args.runs, args.services, args.servers, args.text, args.persistent)
     if not args.apply_only:
         throughput(args.rounds, args.seconds, args.connections)
     return 0
