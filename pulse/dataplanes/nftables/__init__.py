@@ -2,8 +2,10 @@
 
 `ruleset` renders a service's rules, `transaction` the script that turns
 one routing table into another, `refresh` keeps persistence alive while a
-client's traffic flows (all pure); `conntrack` counts connections per real
-server; `dataplane` runs `nft -f`.
+client's traffic flows (all pure); `wire` (with `builder`, `exprs`, `sets`)
+encodes a full build as the nf_tables netlink messages nft would send, which
+`netlink` commits; `conntrack` counts connections per real server and
+forgets flows that began before their rules; `dataplane` ties them together.
 docs/dataplane-nftables.md describes the rule shapes and the differences
 from IPVS.
 """

@@ -1,4 +1,5 @@
-"""The kernel NAT dataplane: the `ip piranha` table, changed by one `nft -f`."""
+"""The kernel NAT dataplane: the `ip piranha` table, built by one netlink
+batch (`wire`) and changed by one `nft -f` (`transaction`)."""
 
 from __future__ import annotations
 
@@ -78,9 +79,11 @@ class NftablesDataplane:
     async def apply(self, table: Table) -> None:
         """Turn our table into `table` in one atomic transaction.
 
-        After a failure nothing changed in the kernel (nft refuses a
-        transaction as a whole: `current()` still holds), but the next attempt
-        rebuilds the table afresh in case it was touched from outside.
+        A rebuild (the first apply, or the one after a failure) goes to the
+        kernel as a netlink batch; changes after it as `nft -f`. After a
+        failure nothing changed in the kernel (it refuses a transaction as a
+        whole: `current()` still holds), but the next attempt rebuilds the
+        table afresh in case it was touched from outside.
         """
         if not self._rebuild and self._table == dict(table):
             return  # nothing to do; do not even start nft
