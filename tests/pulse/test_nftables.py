@@ -166,8 +166,12 @@ def test_persistence_looks_the_masked_client_up_per_real_server_before_schedulin
         "ip saddr & 255.255.255.0 @p_tcp_10_0_0_1_80_10_0_2_12_80 "
         "goto d_tcp_10_0_0_1_80_10_0_2_12_80",
         # the quiesced server keeps its clients but takes no new ones
-        "numgen inc mod 1 vmap { 0 : goto d_tcp_10_0_0_1_80_10_0_2_11_80 }",
+        "numgen inc mod 1 vmap @m_tcp_10_0_0_1_80",
     ]
+    assert maps(text)["m_tcp_10_0_0_1_80"] == (
+        "typeof numgen inc mod 1 : verdict; "
+        "elements = { 0 : goto d_tcp_10_0_0_1_80_10_0_2_11_80 }"
+    )
     assert rules(text, "d_tcp_10_0_0_1_80_10_0_2_12_80") == [
         "update @p_tcp_10_0_0_1_80_10_0_2_12_80 { ip saddr & 255.255.255.0 }",
         "meta l4proto tcp dnat ip to 10.0.2.12:80",

@@ -216,8 +216,11 @@ def _base36(number: int) -> str:
 
 
 def backend_map_names(entry: Entry, names: Names = readable_names) -> list[str]:
-    """The named map `schedule` gives a service (none for one real server)."""
-    if entry.spec.persistent or sum(w > 0 for w in entry.dests.values()) < 2:
+    """The named map a service's chain looks up: `schedule`'s (none for one
+    real server), or a persistent service's verdict map (none without a
+    real server of weight > 0)."""
+    live = sum(w > 0 for w in entry.dests.values())
+    if live < (1 if entry.spec.persistent else 2):
         return []
     return [names(entry.spec.key)]
 
@@ -252,20 +255,30 @@ def schedule(
     return rule, {name: body}
 
 
-def persistent_rules(entry: Entry) -> list[str]:
-    """Look the client up in each real server's set, else schedule onto one."""
+def persistent_rules(
+    entry: Entry, names: Names = readable_names
+) -> tuple[list[str], dict[str, str]]:
+    """Look the client up in each real server's set, else schedule onto one
+    through a named verdict map (named, not inline: the kernel binds an
+    anonymous set by walking the whole transaction)."""
     spec = entry.spec
     sid, who = service_id(spec.key), mask_expr(spec)
     rules = [
         f"{who} @p_{sid}_{dest_id(d)} goto d_{sid}_{dest_id(d)}" for d in entry.dests
     ]
     shares = slots(spec, entry.dests)
-    if shares:
-        value = {d: f"goto d_{sid}_{dest_id(d)}" for d, _ in shares}
-        modulus = sum(share for _, share in shares)
-        pick = selector(spec.scheduler, modulus)
-        rules.append(f"{pick} vmap {{ {_ranges(shares, value)} }}")
-    return rules
+    if not shares:
+        return rules, {}
+    value = {d: f"goto d_{sid}_{dest_id(d)}" for d, _ in shares}
+    modulus = sum(share for _, share in shares)
+    name = names(spec.key)
+    flags = "flags interval; " if modulus > len(shares) else ""
+    body = (
+        f"typeof numgen inc mod {modulus} : verdict; {flags}"
+        f"elements = {{ {_ranges(shares, value)} }}"
+    )
+    rules.append(f"{selector(spec.scheduler, modulus)} vmap @{name}")
+    return rules, {name: body}
 
 
 def dest_chain_rules(entry: Entry, dest: Endpoint) -> list[str]:
@@ -286,7 +299,8 @@ def service_chain(
     where they can be (a rule fewer for the kernel to build)."""
     counter = f'counter name "c_{service_id(entry.spec.key)}"'
     if entry.spec.persistent:
-        return [counter, *persistent_rules(entry)], {}
+        rules, maps = persistent_rules(entry, names)
+        return [counter, *rules], maps
     rule, maps = schedule(entry, names)
     return [f"{counter} {rule}" if rule else counter], maps
 

@@ -56,16 +56,20 @@ def numgen_udata(modulus: int, with_port: bool) -> bytes:
     return udata((0, u32(1)), (1, u32(order)), (3, key), (4, data), (6, u32(0)))
 
 
+@lru_cache(maxsize=4096)
+def verdict_udata(modulus: int) -> bytes:
+    """`typeof numgen inc mod N : verdict`."""
+    key = udata((0, u32(23)), (1, udata((0, u32(0)), (1, u32(modulus)), (2, u32(0)))))
+    verdict = udata((0, u32(1)), (1, b""))
+    return udata((0, u32(1)), (1, u32(0)), (3, key), (4, verdict), (6, u32(0)))
+
+
 CONCAT_UD = udata(
     (0, u32(0)), (1, u32(0)), (3, udata((0, u32(13)), (1, b""))), (6, u32(0))
 )
 
 L4_SET_UD = udata(
     (0, u32(1)), (3, udata((0, u32(9)), (1, udata((0, u32(META_L4PROTO))))))
-)
-
-VMAP_UD = udata(
-    (0, u32(1)), (1, u32(0)), (4, udata((0, u32(1)), (1, b""))), (6, u32(0))
 )
 
 ATTR_MAX = 0xFFFF  # an attribute's length is 16 bits

@@ -80,7 +80,6 @@ from .sets import (
     CONCAT_UD,
     ID,
     L4_SET_UD,
-    VMAP_UD,
     element,
     interval_end,
     map_shape,
@@ -88,6 +87,7 @@ from .sets import (
     runs,
     slot_items,
     udata,
+    verdict_udata,
 )
 from .transaction import SET_SIZE
 
@@ -254,6 +254,8 @@ class FullBuild(Builder):
         """Per real server: a timed set of clients and a chain that records
         the client and DNATs; the service chain looks clients up first."""
         spec = entry.spec
+        shares = slots(spec, entry.dests)
+        sticky = self.sticky_map(entry, sid, shares) if shares else []
         for dest in entry.dests:
             name = f"p_{sid}_{dest_id(dest)}"
             attrs = (
@@ -285,40 +287,36 @@ class FullBuild(Builder):
                 lookup(set_name, self.set_ids[set_name]),
                 jump(f"d_{sid}_{dest_id(dest)}"),
             )
-        shares = slots(spec, entry.dests)
-        if shares:
-            self.rule(f"s_{sid}", *self.sticky_schedule(spec.scheduler, sid, shares))
+        if sticky:
+            self.rule(f"s_{sid}", *sticky)
 
-    def sticky_schedule(
-        self, scheduler: str, sid: str, shares: list[tuple[Endpoint, int]]
+    def sticky_map(
+        self, entry: Entry, sid: str, shares: list[tuple[Endpoint, int]]
     ) -> list[bytes]:
-        """`<selector> vmap { slots : goto d_… }`, an anonymous verdict map."""
+        """The named verdict map of slots to the real servers' `d_` chains;
+        the expressions of the rule that schedules through it."""
         modulus = sum(share for _, share in shares)
         interval = modulus > len(shares)
-        items = [
-            element(slot_key(first, interval), goto(f"d_{sid}_{dest_id(dest)}"))
-            for dest, first, _ in runs(shares)
-        ]
-        if interval:
-            items.append(interval_end(slot_key(modulus, interval)))
-        flags = (
-            SET_ANONYMOUS | SET_CONSTANT | SET_MAP | (SET_INTERVAL if interval else 0)
-        )
-        size = 2 * len(shares) if interval else len(shares)
-        set_id = self.anonymous(
-            "__map%d",
-            be32(3, flags)
+        name = self.names(entry.spec.key)
+        attrs = (
+            be32(3, SET_MAP | (SET_INTERVAL if interval else 0))
             + be32(4, TYPE_INTEGER)
             + be32(5, 4)
             + be32(6, VERDICT_DATA)
             + be32(7, 0)
             + ID
-            + nest(9, be32(1, size))
-            + attr(13, VMAP_UD),
-            items,
+            + attr(13, verdict_udata(modulus))
         )
-        pick = selector_exprs(scheduler, modulus, interval)
-        return [*pick, lookup("__map%d", set_id, REG_VERDICT)]
+        set_id = self.new_set(name, attrs)
+        items = []
+        for dest, first, last in runs(shares):
+            verdict = goto(f"d_{sid}_{dest_id(dest)}")
+            items.append(element(slot_key(first, interval), verdict))
+            if interval:
+                items.append(interval_end(slot_key(last + 1, interval)))
+        self.elements(name, set_id, numbered(items))
+        pick = selector_exprs(entry.spec.scheduler, modulus, interval)
+        return [*pick, lookup(name, set_id, REG_VERDICT)]
 
     def anonymous(self, name: str, attrs: bytes, items: list[bytes]) -> int:
         set_id = self.new_set(name, attrs, anonymous=True)
