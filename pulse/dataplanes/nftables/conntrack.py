@@ -145,6 +145,9 @@ def unnatted(table: Table, flows: Iterable[Flow]) -> list[Flow]:
 def forget(flows: Iterable[Flow]) -> int:
     """Delete these conntrack entries (ctnetlink, via pyroute2); how many went.
     Blocking: run it on a thread in the router's namespace."""
+    flows = list(flows)
+    if not flows:
+        return 0  # the usual case: no socket opened (pyroute2's takes ~20 ms)
     gone = 0
     with contextlib.closing(Conntrack()) as conntrack:
         for flow in flows:

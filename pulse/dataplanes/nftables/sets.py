@@ -127,7 +127,8 @@ class MapShape(NamedTuple):
     runs: tuple[tuple[int, int], ...]  # each real server's first and last slot
     modulus: int
     interval: bool
-    set_attrs: bytes  # NEWSET attributes after the name (ID to fill in)
+    set_head: bytes  # NEWSET attributes after the name, before NFTA_SET_ID
+    set_tail: bytes  # and after it
     elements: bytes | None  # NFTA_SET_ELEM_LIST_ELEMENTS, a %b for each value
 
 
@@ -150,7 +151,8 @@ def map_shape(shares: tuple[int, ...], with_port: bool) -> MapShape:
         + ID
         + attr(13, numgen_udata(modulus, with_port))
     )
-    shape = MapShape(tuple(bounds), modulus, interval, set_attrs, None)
+    head, _, tail = set_attrs.partition(ID)
+    shape = MapShape(tuple(bounds), modulus, interval, head, tail, None)
     size = 8 if with_port else 4
     heads = list(slot_heads(shape, size))
     total = 4 + sum(len(head) for head, _ in heads) + size * len(shares)

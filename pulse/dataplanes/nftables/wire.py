@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from ...lvs import DataplaneError, Endpoint, Entry, ServiceKey, Table
 from . import refresh as refresh_module
-from .builder import CREATE, Builder, T
+from .builder import APPEND, COUNTER_ZERO, CREATE, Builder, T
 from .exprs import (
     BASE_NETWORK,
     BASE_TRANSPORT,
     CT_DIRECTION,
     CT_DST_IP,
     CT_PROTO_DST,
+    GOTO_CODE,
+    L4_MATCH,
     META_L4PROTO,
     META_MARK,
     PROTO,
@@ -43,14 +45,17 @@ from .exprs import (
     addr,
     cmp_eq,
     concat_type,
+    counter_ref,
     dnat_tail,
     dynset,
     expr,
     goto,
     jump,
     lookup,
+    map_lookup,
     masked_saddr,
     meta,
+    name_attr,
     objref,
     payload,
     port_data,
@@ -58,8 +63,13 @@ from .exprs import (
     slot_key,
     to,
     u32,
+    value,
 )
 from .netlink import (
+    NEWCHAIN,
+    NEWOBJ,
+    NEWRULE,
+    NEWSET,
     NEWSETELEM,
     Batch,
     attr,
@@ -123,6 +133,7 @@ class FullBuild(Builder):
         super().__init__()
         self.table, self.names = table, names
         self.packed: dict[str, bytes] = {}  # addresses, packed once per build
+        self.dispatched: list[tuple[str, bytes]] = []  # (map, element) by service
         self.skeleton()
         members = refresh_module.members(table)
         for entry in table.values():
@@ -189,9 +200,8 @@ class FullBuild(Builder):
         self, members: dict[str, list[tuple[ServiceKey, Entry, Endpoint]]]
     ) -> None:
         items: dict[str, list[bytes]] = {name: [] for name in DISPATCH}
-        for key in self.table:
-            name, element_key = dispatch_key(key)
-            items[name].append(element(element_key, goto(f"s_{service_id(key)}")))
+        for name, item in self.dispatched:
+            items[name].append(item)
         for chain, uses in members.items():
             key, _, dest = uses[0]
             name, element_key = refresh_key(key, dest)
@@ -207,13 +217,20 @@ class FullBuild(Builder):
         """Counter, map or persistence sets, chains and rules of one service."""
         spec = entry.spec
         sid = service_id(spec.key)
+        shares = slots(spec, entry.dests)
+        chain_raw = ("s_" + sid).encode()
+        name, element_key = dispatch_key(spec.key)
+        verdict = nest(2, nest(2, GOTO_CODE, name_attr(2, chain_raw)))
+        self.dispatched.append((name, value(element_key) + verdict))
+        if not spec.persistent and len(shares) > 1 and spec.key.protocol != "fwm":
+            self.common(entry, sid, shares, chain_raw)
+            return
         self.counter(f"c_{sid}")
         count = objref(f"c_{sid}")
         if spec.persistent:
             self.persistent(entry, sid, count)
             return
         self.chain(f"s_{sid}")
-        shares = slots(spec, entry.dests)
         if len(shares) == 1:
             self.rule(f"s_{sid}", count, *self.l4(spec.key), *to(shares[0][0]))
         elif shares:
@@ -221,6 +238,32 @@ class FullBuild(Builder):
             self.rule(f"s_{sid}", count, *l4, *self.scheduled(entry, shares))
         else:
             self.rule(f"s_{sid}", count)
+
+    def common(
+        self,
+        entry: Entry,
+        sid: str,
+        shares: list[tuple[Endpoint, int]],
+        chain_raw: bytes,
+    ) -> None:
+        """`service` for the usual case, a TCP or UDP VIP:port scheduled over
+        real servers through a map: the same messages, put together with
+        fewer steps (a large table is mostly these; see docs)."""
+        key = entry.spec.key
+        counter_raw = b"c_" + sid.encode()
+        self.chains.add(NEWCHAIN, CREATE, T + name_attr(3, chain_raw), sid)
+        self.objects.add(
+            NEWOBJ, CREATE, T + name_attr(2, counter_raw) + COUNTER_ZERO, sid
+        )
+        l4 = L4_MATCH[key.protocol]
+        rule_head = T + name_attr(2, chain_raw)
+        found = self.scheduled(entry, shares)
+        self.rules.add(
+            NEWRULE,
+            APPEND,
+            rule_head + nest(4, counter_ref(counter_raw), l4, *found),
+            sid,
+        )
 
     def scheduled(
         self, entry: Entry, shares: list[tuple[Endpoint, int]]
@@ -230,7 +273,13 @@ class FullBuild(Builder):
         with_port = len(ports) > 1 and 0 not in ports
         shape = map_shape(tuple([share for _, share in shares]), with_port)
         name = self.names(entry.spec.key)
-        set_id = self.new_set(name, shape.set_attrs)
+        raw = name.encode()
+        self.next_id += 1
+        set_id = self.set_ids[name] = self.next_id
+        body = (
+            T + name_attr(2, raw) + shape.set_head + be32(10, set_id) + shape.set_tail
+        )
+        self.sets.add(NEWSET, CREATE, body, name)
         packed = self.packed
         addresses = [
             packed.get(d[0]) or packed.setdefault(d[0], addr(d[0])) for d, _ in shares
@@ -248,7 +297,7 @@ class FullBuild(Builder):
             self.sets.add(NEWSETELEM, CREATE, head + shape.elements % values, name)
         pick = selector_exprs(entry.spec.scheduler, shape.modulus, shape.interval)
         (port,) = ports if len(ports) == 1 else (0,)
-        return [*pick, lookup(name, set_id, REG_1), dnat_tail(with_port, port)]
+        return [*pick, map_lookup(raw, set_id), dnat_tail(with_port, port)]
 
     def persistent(self, entry: Entry, sid: str, count: bytes) -> None:
         """Per real server: a timed set of clients and a chain that records
