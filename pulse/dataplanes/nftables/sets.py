@@ -13,15 +13,20 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import NamedTuple
 
-from ...lvs import Endpoint
+from ...lvs import Endpoint, ServiceKey
 from .exprs import (
     META_L4PROTO,
+    PROTO,
     SET_INTERVAL,
     SET_MAP,
     TYPE_INTEGER,
     TYPE_IPV4,
+    TYPE_MARK,
+    TYPE_PROTO,
     TYPE_SERVICE,
+    addr,
     concat_type,
+    port_data,
     slot_key,
     u32,
     value,
@@ -191,3 +196,37 @@ def element(key: bytes, data: bytes = b"") -> bytes:
 
 def interval_end(key: bytes) -> bytes:
     return be32(3, 1) + value(key)
+
+
+HOOKS = {  # chain: (type, hook number, priority)
+    "prerouting": ("nat", 0, -100),
+    "output": ("nat", 3, -100),
+    "forward": ("filter", 2, 0),
+}
+
+DISPATCH = {  # map: (key type, key length, user data)
+    "services": (concat_type(TYPE_PROTO, TYPE_IPV4, TYPE_SERVICE), 12, CONCAT_UD),
+    "marks": (TYPE_MARK, 4, udata((0, u32(1)), (1, u32(0)), (6, u32(0)))),
+    "refresh": (
+        concat_type(TYPE_PROTO, TYPE_IPV4, TYPE_IPV4, TYPE_SERVICE),
+        16,
+        CONCAT_UD,
+    ),
+    "refresh_marks": (concat_type(TYPE_MARK, TYPE_IPV4, TYPE_SERVICE), 12, CONCAT_UD),
+}
+
+
+def dispatch_key(key: ServiceKey) -> tuple[str, bytes]:
+    if key.protocol == "fwm":
+        return "marks", u32(key.port)
+    proto = bytes((PROTO[key.protocol], 0, 0, 0))
+    return "services", proto + addr(key.address) + port_data(key.port) + b"\0\0"
+
+
+def refresh_key(key: ServiceKey, dest: Endpoint) -> tuple[str, bytes]:
+    """The refresh map a persistent real server is found in, and its key."""
+    where = addr(dest[0]) + port_data(dest[1]) + b"\0\0"
+    if key.protocol == "fwm":
+        return "refresh_marks", u32(key.port) + where
+    proto = bytes((PROTO[key.protocol], 0, 0, 0))
+    return "refresh", proto + addr(key.address) + where

@@ -38,13 +38,10 @@ from .exprs import (
     SET_TIMEOUT,
     TYPE_INTEGER,
     TYPE_IPV4,
-    TYPE_MARK,
     TYPE_PROTO,
-    TYPE_SERVICE,
     VERDICT_DATA,
     addr,
     cmp_eq,
-    concat_type,
     counter_ref,
     dnat_tail,
     dynset,
@@ -87,43 +84,22 @@ from .ruleset import (
     slots,
 )
 from .sets import (
-    CONCAT_UD,
+    DISPATCH,
+    HOOKS,
     ID,
     L4_SET_UD,
+    dispatch_key,
     element,
     interval_end,
     map_shape,
     numbered,
+    refresh_key,
     runs,
     slot_items,
     udata,
     verdict_udata,
 )
 from .transaction import SET_SIZE
-
-HOOKS = {  # chain: (type, hook number, priority)
-    "prerouting": ("nat", 0, -100),
-    "output": ("nat", 3, -100),
-    "forward": ("filter", 2, 0),
-}
-
-DISPATCH = {  # map: (key type, key length, user data)
-    "services": (concat_type(TYPE_PROTO, TYPE_IPV4, TYPE_SERVICE), 12, CONCAT_UD),
-    "marks": (TYPE_MARK, 4, udata((0, u32(1)), (1, u32(0)), (6, u32(0)))),
-    "refresh": (
-        concat_type(TYPE_PROTO, TYPE_IPV4, TYPE_IPV4, TYPE_SERVICE),
-        16,
-        CONCAT_UD,
-    ),
-    "refresh_marks": (concat_type(TYPE_MARK, TYPE_IPV4, TYPE_SERVICE), 12, CONCAT_UD),
-}
-
-
-def dispatch_key(key: ServiceKey) -> tuple[str, bytes]:
-    if key.protocol == "fwm":
-        return "marks", u32(key.port)
-    proto = bytes((PROTO[key.protocol], 0, 0, 0))
-    return "services", proto + addr(key.address) + port_data(key.port) + b"\0\0"
 
 
 class FullBuild(Builder):
@@ -405,15 +381,6 @@ class FullBuild(Builder):
             cmp_eq(port_data(key.port)),
             *update,
         ]
-
-
-def refresh_key(key: ServiceKey, dest: Endpoint) -> tuple[str, bytes]:
-    """The refresh map a persistent real server is found in, and its key."""
-    where = addr(dest[0]) + port_data(dest[1]) + b"\0\0"
-    if key.protocol == "fwm":
-        return "refresh_marks", u32(key.port) + where
-    proto = bytes((PROTO[key.protocol], 0, 0, 0))
-    return "refresh", proto + addr(key.address) + where
 
 
 def full_build(table: Table, names: Names = readable_names) -> Batch:
