@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ...lvs import Endpoint, Entry, ServiceKey, Table
-from .ruleset import T, _ipv4, dest_id, mask_expr, service_id
+from .ruleset import Names, T, _ipv4, dest_id, mask_expr, readable_names, service_id
 
 MAPS = {
     "refresh": "type inet_proto . ipv4_addr . ipv4_addr . inet_service : verdict",
@@ -59,13 +59,14 @@ def members(table: Table) -> dict[str, list[tuple[ServiceKey, Entry, Endpoint]]]
     return chains
 
 
-def refresh_chains(table: Table) -> dict[str, Refresh]:
+def refresh_chains(table: Table, names: Names = readable_names) -> dict[str, Refresh]:
     """The refresh chains a table needs, by name."""
     chains: dict[str, Refresh] = {}
     for name, uses in members(table).items():
         for key, entry, dest in uses:
-            sid, address, port = service_id(key), _ipv4(dest[0]), dest[1]
-            update = f"update @p_{sid}_{dest_id(dest)} {{ {mask_expr(entry.spec)} }}"
+            address, port = _ipv4(dest[0]), dest[1]
+            set_name = names.persist(key, dest)
+            update = f"update @{set_name} {{ {mask_expr(entry.spec)} }}"
             if key.protocol == "fwm":
                 where = Refresh("refresh_marks", f"{key.port} . {address} . {port}")
                 rule = update

@@ -29,9 +29,10 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from math import gcd
+from typing import Protocol
 
 from ...lvs import DataplaneError, Endpoint, Entry, ServiceKey, ServiceSpec
 
@@ -178,31 +179,52 @@ def _backends(
     return "ip daddr . th dport", "dnat ip addr . port to", "", value
 
 
-Names = Callable[[ServiceKey], str]  # the name of a service's map
+class Names(Protocol):
+    """What the kernel calls a service's map and its persistence sets."""
+
+    def __call__(self, key: ServiceKey) -> str: ...
+
+    def persist(self, key: ServiceKey, dest: Endpoint) -> str: ...
 
 
-def readable_names(key: ServiceKey) -> str:
-    """m_tcp_10_0_0_1_80: what a map is called where speed does not matter."""
-    return f"m_{service_id(key)}"
+class ReadableNames:
+    """m_tcp_10_0_0_1_80, p_tcp_10_0_0_1_80_10_0_2_11_80: names that say
+    whose they are, where speed does not matter (tests, docs)."""
+
+    def __call__(self, key: ServiceKey) -> str:
+        return f"m_{service_id(key)}"
+
+    def persist(self, key: ServiceKey, dest: Endpoint) -> str:
+        return f"p_{service_id(key)}_{dest_id(dest)}"
+
+
+readable_names = ReadableNames()
 
 
 class ShortNames:
-    """Short, never reused names for the services' maps: m_0, m_1, ..., m_rs.
+    """Short, never reused names for the services' maps (m_0, m_1, ...) and
+    persistence sets (p_0, p_1, ...).
 
-    The kernel finds a set by walking the table's sets comparing names, once
-    to create a map, once for its elements and once for the rule using it:
-    with a thousand maps that walk is a large part of a build, and short
-    names make each step cheaper. The service chain, named after the
-    service, says which map is whose.
+    The kernel finds a set by walking the table's sets comparing names, on
+    every message that names one: with thousands of sets that walk is a
+    large part of a build, and short names make each step cheaper. The
+    chains, named after the service and real server, say which set is whose.
     """
 
     def __init__(self) -> None:
         self._names: dict[ServiceKey, str] = {}
+        self._sets: dict[tuple[ServiceKey, Endpoint], str] = {}
 
     def __call__(self, key: ServiceKey) -> str:
         name = self._names.get(key)
         if name is None:
             name = self._names[key] = "m_" + _base36(len(self._names))
+        return name
+
+    def persist(self, key: ServiceKey, dest: Endpoint) -> str:
+        name = self._sets.get((key, dest))
+        if name is None:
+            name = self._sets[key, dest] = "p_" + _base36(len(self._sets))
         return name
 
 
@@ -264,7 +286,8 @@ def persistent_rules(
     spec = entry.spec
     sid, who = service_id(spec.key), mask_expr(spec)
     rules = [
-        f"{who} @p_{sid}_{dest_id(d)} goto d_{sid}_{dest_id(d)}" for d in entry.dests
+        f"{who} @{names.persist(spec.key, d)} goto d_{sid}_{dest_id(d)}"
+        for d in entry.dests
     ]
     shares = slots(spec, entry.dests)
     if not shares:
@@ -281,10 +304,12 @@ def persistent_rules(
     return rules, {name: body}
 
 
-def dest_chain_rules(entry: Entry, dest: Endpoint) -> list[str]:
+def dest_chain_rules(
+    entry: Entry, dest: Endpoint, names: Names = readable_names
+) -> list[str]:
     """A persistent service's real server: remember the client, then DNAT."""
     spec = entry.spec
-    set_name = f"p_{service_id(spec.key)}_{dest_id(dest)}"
+    set_name = names.persist(spec.key, dest)
     return [
         f"update @{set_name} {{ {mask_expr(spec)} }}",
         f"{l4(spec.key)} dnat ip to {target(dest)}",
@@ -305,16 +330,18 @@ def service_chain(
     return [f"{counter} {rule}" if rule else counter], maps
 
 
-def dest_sets(entry: Entry) -> dict[str, int]:
+def dest_sets(entry: Entry, names: Names = readable_names) -> dict[str, int]:
     """A persistent service's set names and their timeout in seconds."""
     if not entry.spec.persistent:
         return {}
-    sid = service_id(entry.spec.key)
-    return {f"p_{sid}_{dest_id(d)}": entry.spec.persistent for d in entry.dests}
+    key = entry.spec.key
+    return {names.persist(key, d): entry.spec.persistent for d in entry.dests}
 
 
-def dest_chains(entry: Entry) -> dict[str, list[str]]:
+def dest_chains(entry: Entry, names: Names = readable_names) -> dict[str, list[str]]:
     if not entry.spec.persistent:
         return {}
     sid = service_id(entry.spec.key)
-    return {f"d_{sid}_{dest_id(d)}": dest_chain_rules(entry, d) for d in entry.dests}
+    return {
+        f"d_{sid}_{dest_id(d)}": dest_chain_rules(entry, d, names) for d in entry.dests
+    }

@@ -43,15 +43,15 @@ SKELETON = """\
     }"""  # IPVS looks firewall-mark services up first, then VIP:port
 
 
-def _objects(entry: Entry) -> tuple[dict[str, int], dict[str, list[str]]]:
-    return dest_sets(entry), dest_chains(entry)
+def _objects(entry: Entry, names: Names) -> tuple[dict[str, int], dict[str, list[str]]]:
+    return dest_sets(entry, names), dest_chains(entry, names)
 
 
 def _retire(old: Entry, new: Entry | None, names: Names) -> Iterable[str]:
     """Empty an old service's chains; delete what the new one no longer has."""
     sid = service_id(old.spec.key)
-    old_sets, old_chains = _objects(old)
-    new_sets, new_chains = _objects(new) if new else ({}, {})
+    old_sets, old_chains = _objects(old, names)
+    new_sets, new_chains = _objects(new, names) if new else ({}, {})
     yield f"flush chain {T} s_{sid}"
     for name in backend_map_names(
         old, names
@@ -72,7 +72,7 @@ def _retire(old: Entry, new: Entry | None, names: Names) -> Iterable[str]:
 def _install(entry: Entry, names: Names) -> Iterable[str]:
     """A service's objects, in the table block (adding what exists is a no-op)."""
     sid = service_id(entry.spec.key)
-    sets, chains = _objects(entry)
+    sets, chains = _objects(entry, names)
     service, maps = service_chain(entry, names)
     yield f"    counter c_{sid} {{ }}"
     for name, body in maps.items():
@@ -135,7 +135,8 @@ def transaction(old: Table | None, new: Table, names: Names = readable_names) ->
     block = [*_maps({}, True), SKELETON, refresh.SKELETON] if old is None else []
     old = old or {}
     changed = {k for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
-    old_refresh, new_refresh = refresh.refresh_chains(old), refresh.refresh_chains(new)
+    old_refresh = refresh.refresh_chains(old, names)
+    new_refresh = refresh.refresh_chains(new, names)
     for key in old.keys() - new.keys():
         name, element = _element(key)
         head.append(f"delete element {T} {name} {{ {element} }}")

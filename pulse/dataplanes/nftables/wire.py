@@ -282,7 +282,7 @@ class FullBuild(Builder):
         shares = slots(spec, entry.dests)
         sticky = self.sticky_map(entry, sid, shares) if shares else []
         for dest in entry.dests:
-            name = f"p_{sid}_{dest_id(dest)}"
+            name = self.names.persist(spec.key, dest)
             attrs = (
                 be32(3, SET_TIMEOUT | SET_EVAL)
                 + be32(4, TYPE_IPV4)
@@ -294,7 +294,8 @@ class FullBuild(Builder):
             )
             self.new_set(name, attrs)
         for dest in entry.dests:
-            chain, set_name = f"d_{sid}_{dest_id(dest)}", f"p_{sid}_{dest_id(dest)}"
+            chain = f"d_{sid}_{dest_id(dest)}"
+            set_name = self.names.persist(spec.key, dest)
             self.chain(chain)
             self.rule(
                 chain,
@@ -305,7 +306,7 @@ class FullBuild(Builder):
         self.chain(f"s_{sid}")
         self.rule(f"s_{sid}", count)
         for dest in entry.dests:
-            set_name = f"p_{sid}_{dest_id(dest)}"
+            set_name = self.names.persist(spec.key, dest)
             self.rule(
                 f"s_{sid}",
                 *masked_saddr(spec.pmask),
@@ -367,7 +368,7 @@ class FullBuild(Builder):
     def refresh_rule(
         self, key: ServiceKey, entry: Entry, dest: Endpoint
     ) -> list[bytes]:
-        set_name = f"p_{service_id(key)}_{dest_id(dest)}"
+        set_name = self.names.persist(key, dest)
         update = [
             *masked_saddr(entry.spec.pmask),
             dynset(set_name, self.set_ids[set_name]),
