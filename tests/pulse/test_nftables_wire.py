@@ -184,3 +184,25 @@ def test_a_batch_the_kernel_drops_without_a_word_is_not_taken_for_applied():
         with pytest.raises(KernelRefused):
             router.call(commit, bad)
         assert "piranha" not in router.run("nft", "list", "tables")
+
+
+@pytest.mark.parametrize(
+    ("servers", "weights", "ports"),
+    [
+        (339, (1,), (80,)),  # the map's length header holds a "%" byte
+        (296, (1,), (80, 81)),
+        (183, (1, 2), (80,)),
+        (170, (1, 2), (80, 81)),
+    ],
+)
+def test_a_map_whose_length_holds_a_percent_byte_is_sent_as_nft_sends_it(
+    servers, weights, ports
+):
+    dests = {
+        (f"10.9.{n // 250}.{n % 250 + 1}", ports[n % len(ports)]): weights[
+            n % len(weights)
+        ]
+        for n in range(servers)
+    }
+    key, entry = service("tcp", "10.1.2.1", 80, "wrr", dests)
+    assert not (problem := same_as_nft({key: entry})), problem

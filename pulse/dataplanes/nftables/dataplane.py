@@ -68,6 +68,8 @@ class NftablesDataplane:
         self._counters: dict[ServiceKey, dict[str, Any]] = {}
         self._read_at = -COUNTERS_AGE
         self._reading: asyncio.Task[None] | None = None
+        self._building: asyncio.Task[None] | None = None  # a full build's thread
+        self._forgetting: set[asyncio.Task[None]] = set()
 
     async def configure(self, config: lvscf.Config) -> None:
         """Refuse, before anything is applied, what nftables cannot express."""
@@ -88,19 +90,21 @@ class NftablesDataplane:
         """
         if not self._rebuild and self._table == dict(table):
             return  # nothing to do; do not even start nft
-        # services new to the kernel: flows to them may predate their rules
-        added = set(table) if self._rebuild else table.keys() - self._table.keys()
+        # services (or VIPs of a mark) new to the kernel: flows may predate them
+        added = {
+            key
+            for key, entry in table.items()
+            if self._rebuild
+            or key not in self._table
+            or entry.spec.listen != self._table[key].spec.listen
+        }
         if self._rebuild:
             self._names = ShortNames()  # a new table: names afresh
         if self._rebuild and self.direct:
             for entry in table.values():  # before anything is built
                 if problem := refusal(entry.spec):
                     raise DataplaneError(problem)
-            # built on the thread too: ~35 ms of Python for 1,000 services
-            await asyncio.to_thread(
-                self._build, dict(table), self._names, self._channel
-            )
-            added = set()  # _build forgot them already
+            await self._build_on_thread(dict(table))
         else:
             old = None if self._rebuild else self._table
             script = transaction(old, table, self._names)
@@ -108,9 +112,33 @@ class NftablesDataplane:
             await self._run(script)
         self._table, self._rebuild = dict(table), False
         logger.debug("nftables table %s holds %d services", TABLE, len(table))
-        if added:
+        if added:  # in the background: the table is in place, the rest can wait
             fresh = {key: self._table[key] for key in added}
-            await asyncio.to_thread(self._forget_unnatted, fresh)
+            task = asyncio.get_running_loop().create_task(
+                asyncio.to_thread(self._forget_unnatted, fresh)
+            )
+            self._forgetting.add(task)
+            task.add_done_callback(self._forgetting.discard)
+
+    async def idle(self) -> None:
+        """Wait for the work an apply left in the background (forgetting
+        untranslated flows)."""
+        while self._forgetting:
+            await asyncio.gather(*self._forgetting, return_exceptions=True)
+
+    async def _build_on_thread(self, table: Table) -> None:
+        """The full build, on a thread (~30 ms of Python for 1,000 services),
+        seen to its end even when the caller is cancelled: the thread cannot
+        be stopped, and `close()` must not tear the table down before it."""
+        self._building = asyncio.get_running_loop().create_task(
+            asyncio.to_thread(self._build, table, self._names, self._channel)
+        )
+        try:
+            await asyncio.shield(self._building)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await self._building
+            raise
 
     def current(self) -> Table:
         return dict(self._table)
@@ -147,14 +175,21 @@ class NftablesDataplane:
         return result
 
     async def close(self) -> None:
-        """Delete our table; other tables are not touched."""
-        if self._reading is not None:
-            self._reading.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reading
-        await self._run(teardown())
-        self._channel.close()
-        self._table, self._rebuild = {}, True
+        """Delete our table; other tables are not touched. A full build still
+        running (its caller was cancelled) ends first."""
+        for task in (self._reading, *self._forgetting):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._building is not None:
+            with contextlib.suppress(Exception):
+                await self._building
+        try:
+            await self._run(teardown())
+        finally:
+            self._channel.close()
+            self._table, self._rebuild = {}, True
 
     def _named_counters(self) -> dict[str, int]:
         argv = [self.nft, "-j", "list", "counters", "table", *T.split()]
@@ -188,8 +223,8 @@ class NftablesDataplane:
 
     @staticmethod
     def _build(table: Table, names: ShortNames, channel: netlink.Channel) -> None:
-        """Build the table as netlink messages and commit them, then forget
-        flows that predate it; DataplaneError with the kernel's reason.
+        """Build the table as netlink messages and commit them;
+        DataplaneError with the kernel's reason.
 
         The garbage collector waits meanwhile: the build allocates some ten
         thousand short-lived containers and no cycles, and a full collection
@@ -200,13 +235,17 @@ class NftablesDataplane:
         gc.disable()
         try:
             channel.commit(full_build(table, names))
-            NftablesDataplane._forget_unnatted(table)
         except netlink.KernelRefused as exc:
             raise DataplaneError(f"the kernel refused {exc}") from None
         except OSError as exc:
             raise DataplaneError(
                 f"cannot talk nf_tables netlink: {exc.strerror}"
             ) from exc
+        except DataplaneError:
+            raise
+        except Exception as exc:  # an encoder bug: a failed apply, not a dead pulse
+            logger.exception("building the nftables table failed")
+            raise DataplaneError(f"could not encode the table: {exc!r}") from exc
         finally:
             if paused:
                 gc.enable()

@@ -166,7 +166,7 @@ def map_shape(shares: tuple[int, ...], with_port: bool) -> MapShape:
     escaped = (
         head.replace(b"%", b"%%") + (b"%b" if value else b"") for head, value in heads
     )
-    header = struct.pack("=HH", total, 3 | NLA_F_NESTED)
+    header = struct.pack("=HH", total, 3 | NLA_F_NESTED).replace(b"%", b"%%")
     return shape._replace(elements=header + b"".join(escaped))
 
 
