@@ -287,6 +287,19 @@ def test_real_servers_on_different_ports_get_their_own_port(net, dp):
     assert Counter(a.strip() for a in answers) == {"rs1": 2, "rs2": 4}
 
 
+def test_a_real_server_on_port_0_beside_one_on_its_own_port_gets_the_vips_port(net, dp):
+    net.start_http(net.servers[0], 81)  # rs1 on port 0 keeps the VIP's port, 81
+    net.start_http(net.servers[1], 8081)  # rs2 on its own port; nothing on its 81
+    try:
+        rs1 = server("rs1", RS1, port=0, weight=1)
+        rs2 = server("rs2", RS2, port=8081, weight=1)
+        apply(net, dp, virtual("web", VIP, 81, [rs1, rs2], scheduler="rr"))
+        assert spread(net, 4, port=81) == {"rs1": 2, "rs2": 2}
+    finally:
+        net.stop_http(net.servers[0], 81)
+        net.stop_http(net.servers[1], 8081)
+
+
 def test_other_tables_are_left_untouched_and_close_removes_ours(net, dp):
     other = (
         "table ip admin { set blocked { type ipv4_addr; elements = { 192.0.2.1 } }; "

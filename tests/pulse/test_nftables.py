@@ -112,6 +112,18 @@ def test_real_servers_on_port_zero_keep_the_clients_port():
     )
 
 
+def test_port_zero_beside_given_ports_is_the_vips_port_and_a_mark_refuses_it():
+    text = script(entry("rr", {("10.0.2.11", 0): 1, ("10.0.2.12", 8080): 1}))
+    assert (
+        "elements = { 0 : 10.0.2.11 . 80, 1 : 10.0.2.12 . 8080 }"
+        in (maps(text)["m_tcp_10_0_0_1_80"])
+    )
+    fwm = ServiceKey("fwm", "", 7)
+    mixed = entry("rr", {("10.0.2.11", 0): 1, ("10.0.2.12", 80): 1}, key=fwm)
+    with pytest.raises(DataplaneError, match="port 0 .* cannot share a mark"):
+        script(mixed)
+
+
 def test_source_and_destination_hashing_use_jhash_of_the_address():
     sh_text = script(entry("sh", {RS1: 1, RS2: 2}))
     sh = scheduling(sh_text)

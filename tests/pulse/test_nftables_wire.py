@@ -57,7 +57,8 @@ SHAPES = dict(
         service("tcp", "10.1.1.4", 80, "sh", {(RS[0], 0): 1, (RS[1], 0): 2}),
         service("udp", "10.1.1.5", 53, "dh", {(RS[4], 53): 1}),
         service("tcp", "10.1.1.6", 25, "wrr", {(RS[0], 25): 0, (RS[1], 25): 0}),
-        service("fwm", "", 7, "rr", {(RS[2], 0): 1, (RS[3], 80): 1}),
+        service("fwm", "", 7, "rr", {(RS[2], 80): 1, (RS[3], 81): 1}),
+        service("tcp", "10.1.1.12", 80, "rr", {(RS[2], 0): 1, (RS[3], 8080): 1}),
         service("fwm", "", 11, "rr", {(RS[5], 0): 1}),
         service(
             "tcp",

@@ -11,7 +11,7 @@ import socket
 import struct
 from functools import lru_cache
 
-from ...lvs import Endpoint
+from ...lvs import DataplaneError, Endpoint
 from .netlink import (
     NLA_F_NESTED,
     attr,
@@ -212,6 +212,8 @@ def addr(address: str) -> bytes:
 
 @lru_cache(maxsize=1 << 16)
 def port_data(port: int) -> bytes:
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise DataplaneError(f"port out of range 0-65535: {port!r}")
     return port.to_bytes(2, "big")
 
 

@@ -156,6 +156,8 @@ class Channel:
         """
         if not batch.messages:
             return
+        if self._seq + len(batch.messages) + 2 > 0xFFFFFFFF:
+            self._seq = 0  # sequence numbers are 32 bits: start over
         first_seq = self._seq + 1
         self._seq += len(batch.messages) + 2
         data = batch.encode(first_seq, ack_last=True)

@@ -72,7 +72,8 @@ def refresh_chains(table: Table, names: Names = readable_names) -> dict[str, Ref
                 rule = update
             else:
                 vip = _ipv4(key.address)
-                element = f"{key.protocol} . {vip} . {address} . {port}"
+                # after a DNAT that kept the client's port (0) it is the VIP's
+                element = f"{key.protocol} . {vip} . {address} . {port or key.port}"
                 where = Refresh("refresh", element)
                 rule = f"meta l4proto {key.protocol} ct original proto-dst {key.port} "
                 rule += update

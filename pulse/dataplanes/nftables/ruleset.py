@@ -160,22 +160,38 @@ def mask_expr(spec: ServiceSpec) -> str:
     return f"ip saddr & {_ipv4(spec.pmask)}"
 
 
+def map_ports(key: ServiceKey, shares: list[tuple[Endpoint, int]]) -> set[int]:
+    """The real servers' ports as the map needs them: port 0 (keep the
+    client's port) is the VIP's port when other servers name theirs; a
+    firewall-mark service has no one port to put there, so it is refused."""
+    ports = {dest[1] for dest, _ in shares}
+    if len(ports) > 1 and 0 in ports:
+        if key.protocol == "fwm":
+            raise DataplaneError(
+                f"firewall mark {key.port}: real servers on port 0 (the client's "
+                "port) and on given ports cannot share a mark on the nftables "
+                "dataplane; give every real server a port, or none"
+            )
+        ports = {port or key.port for port in ports}
+    return ports
+
+
 def _backends(
-    dests: Mapping[Endpoint, int], shares: list[tuple[Endpoint, int]]
+    key: ServiceKey, dests: Mapping[Endpoint, int], shares: list[tuple[Endpoint, int]]
 ) -> tuple[str, str, str, dict[Endpoint, str]]:
     """How a scheduled slot becomes a DNAT target: the map's data type, the
     words before and after the lookup in the rule, and each server's value.
 
     Real servers sharing one port put only addresses in the map and the port
-    in the rule (half the elements nft must parse); port 0 keeps the client's
-    port; mixed ports need address . port.
+    in the rule (half the elements nft must parse); port 0 alone keeps the
+    client's port; different ports need address . port.
     """
-    ports = {dest[1] for dest, _ in shares}
-    if len(ports) == 1 or 0 in ports:
-        (port,) = ports if len(ports) == 1 else (0,)
+    ports = map_ports(key, shares)
+    if len(ports) == 1:
+        (port,) = ports
         value = {dest: _ipv4(dest[0]) for dest in dests}
         return "ip daddr", "dnat ip to", f" : {port}" if port else "", value
-    value = {dest: f"{_ipv4(dest[0])} . {dest[1]}" for dest in dests}
+    value = {dest: f"{_ipv4(dest[0])} . {dest[1] or key.port}" for dest in dests}
     return "ip daddr . th dport", "dnat ip addr . port to", "", value
 
 
@@ -265,7 +281,7 @@ def schedule(
         return None, {}
     if len(shares) == 1:
         return f"{l4(key)} dnat ip to {target(shares[0][0])}", {}
-    data, head, tail, value = _backends(entry.dests, shares)
+    data, head, tail, value = _backends(key, entry.dests, shares)
     modulus = sum(share for _, share in shares)
     name = names(key)
     flags = "flags interval; " if modulus > len(shares) else ""

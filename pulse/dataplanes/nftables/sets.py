@@ -224,9 +224,11 @@ def dispatch_key(key: ServiceKey) -> tuple[str, bytes]:
 
 
 def refresh_key(key: ServiceKey, dest: Endpoint) -> tuple[str, bytes]:
-    """The refresh map a persistent real server is found in, and its key."""
-    where = addr(dest[0]) + port_data(dest[1]) + b"\0\0"
+    """The refresh map a persistent real server is found in, and its key (a
+    real server on port 0 is seen on the VIP's port, which DNAT kept)."""
     if key.protocol == "fwm":
+        where = addr(dest[0]) + port_data(dest[1]) + b"\0\0"
         return "refresh_marks", u32(key.port) + where
+    where = addr(dest[0]) + port_data(dest[1] or key.port) + b"\0\0"
     proto = bytes((PROTO[key.protocol], 0, 0, 0))
     return "refresh", proto + addr(key.address) + where

@@ -78,6 +78,7 @@ from .netlink import (
 from .ruleset import (
     Names,
     dest_id,
+    map_ports,
     readable_names,
     refusal,
     service_id,
@@ -245,8 +246,9 @@ class FullBuild(Builder):
         self, entry: Entry, shares: list[tuple[Endpoint, int]]
     ) -> list[bytes]:
         """The named map of slots to real servers, and the DNAT through it."""
-        ports = {dest[1] for dest, _ in shares}
-        with_port = len(ports) > 1 and 0 not in ports
+        key = entry.spec.key
+        ports = map_ports(key, shares)
+        with_port = len(ports) > 1
         shape = map_shape(tuple([share for _, share in shares]), with_port)
         name = self.names(entry.spec.key)
         raw = name.encode()
@@ -261,7 +263,7 @@ class FullBuild(Builder):
             packed.get(d[0]) or packed.setdefault(d[0], addr(d[0])) for d, _ in shares
         ]
         if with_port:
-            ports_data = [port_data(d[1]) + b"\0\0" for d, _ in shares]
+            ports_data = [port_data(d[1] or key.port) + b"\0\0" for d, _ in shares]
             values = tuple([a + p for a, p in zip(addresses, ports_data, strict=True)])
         else:
             values = tuple(addresses)
@@ -272,7 +274,7 @@ class FullBuild(Builder):
             head = T + be32(4, set_id)  # by id, see `elements`
             self.sets.add(NEWSETELEM, CREATE, head + shape.elements % values, name)
         pick = selector_exprs(entry.spec.scheduler, shape.modulus, shape.interval)
-        (port,) = ports if len(ports) == 1 else (0,)
+        port = next(iter(ports)) if len(ports) == 1 else 0
         return [*pick, map_lookup(raw, set_id), dnat_tail(with_port, port)]
 
     def persistent(self, entry: Entry, sid: str, count: bytes) -> None:
