@@ -14,6 +14,7 @@ import pytest
 from pulse.dataplanes import DATAPLANES
 from pulse.dataplanes.nftables import NftablesDataplane, refusals, transaction
 from pulse.dataplanes.nftables.conntrack import parse, tally, unnatted
+from pulse.dataplanes.nftables.wire import full_build
 from pulse.lvs import DataplaneError, Entry, ServiceKey, ServiceSpec
 
 from .factories import config, server, virtual
@@ -190,6 +191,12 @@ def test_persistence_looks_the_masked_client_up_per_real_server_before_schedulin
     ]
 
 
+def test_a_persistent_real_server_on_port_0_is_refreshed_on_the_vips_port():
+    # DNAT kept the client's port, so the forward hook sees the VIP's port 80
+    text = script(entry("rr", {("10.0.2.11", 0): 1}, persistent=300))
+    assert "tcp . 10.0.0.1 . 10.0.2.11 . 80 : goto u_" in maps(text)["refresh"]
+
+
 def test_a_firewall_mark_service_is_found_by_mark_and_natted_for_tcp_and_udp():
     key = ServiceKey("fwm", "", 7)
     text = script(entry("rr", {RS1: 1}, key=key))
@@ -286,8 +293,11 @@ def test_configure_names_a_missing_nft_program(tmp_path):
     ],
 )
 def test_anything_that_is_not_an_address_or_port_never_reaches_nft(bad):
+    bad_entry = entry(**bad)
     with pytest.raises(DataplaneError, match="not an IPv4 address|out of range|tcp or"):
-        script(entry(**bad))
+        script(bad_entry)
+    with pytest.raises(DataplaneError, match="not an IPv4 address|out of range|tcp or"):
+        full_build({bad_entry.spec.key: bad_entry})  # nor the kernel directly
 
 
 CONNTRACK = """\
@@ -464,3 +474,30 @@ def test_counters_are_read_on_a_thread_so_a_status_poll_never_waits(
     assert first == {}
     assert second == {WEB: {"active": 3, "dests": {}}}
     assert len(readers) == 1 and readers[0] != threading.get_ident()
+
+
+def test_flows_are_forgotten_for_new_services_and_a_marks_new_vips_only(
+    tmp_path, monkeypatch
+):
+    nft = FakeNft(tmp_path)
+    dp = NftablesDataplane(nft=str(nft.path), direct=False)
+    forgotten = []
+    monkeypatch.setattr(
+        dp, "_forget_unnatted", lambda table: forgotten.append(sorted(map(str, table)))
+    )
+    fwm = ServiceKey("fwm", "", 7)
+    one = (("tcp", "10.0.0.2", 80),)
+    two = (*one, ("tcp", "10.0.0.3", 80))
+    mark = entry(key=fwm, listen=one)
+
+    async def steps():
+        for table in (
+            {WEB: entry(), fwm: mark},  # the first apply: everything is new
+            {WEB: entry(dests={RS1: 2}), fwm: mark},  # a weight: nothing new
+            {WEB: entry(), fwm: entry(key=fwm, listen=two)},  # a VIP joins the mark
+        ):
+            await dp.apply(table)
+            await dp.idle()
+
+    asyncio.run(steps())
+    assert forgotten == [sorted([str(WEB), str(fwm)]), [str(fwm)]]

@@ -19,6 +19,7 @@ from pulse.dataplanes.nftables.netlink import (
     NEWRULE,
     NLM_F_APPEND,
     NLM_F_CREATE,
+    Channel,
     KernelRefused,
     commit,
     strz,
@@ -207,3 +208,20 @@ def test_a_map_whose_length_holds_a_percent_byte_is_sent_as_nft_sends_it(
     }
     key, entry = service("tcp", "10.1.2.1", 80, "wrr", dests)
     assert not (problem := same_as_nft({key: entry})), problem
+
+
+def test_a_long_lived_socket_wraps_its_sequence_numbers_at_32_bits():
+    key, entry = service("tcp", "10.1.1.13", 80, "rr", {(RS[0], 80): 1})
+    batch = full_build({key: entry}, ShortNames())
+    channel = Channel()
+    channel._seq = 0xFFFFFFFF - 3  # as after ~4 billion messages
+    with Topology() as topology:
+        router = topology.namespace("router")
+        try:
+            router.call(channel.commit, batch)
+            router.call(channel.commit, batch)
+        finally:
+            channel.close()
+        assert "s_tcp_10_1_1_13_80" in router.run(
+            "nft", "list", "table", "ip", "piranha"
+        )

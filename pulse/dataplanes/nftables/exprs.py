@@ -13,9 +13,9 @@ from functools import lru_cache
 
 from ...lvs import DataplaneError, Endpoint
 from .netlink import (
-    NLA_F_NESTED,
     attr,
     be32,
+    name_attr,
     nest,
     strz,
 )
@@ -48,8 +48,6 @@ REG32_0 = 8  # 4-byte registers: REG32_0..3 overlay REG_1
 PROTO = {"tcp": 6, "udp": 17}
 
 GOTO_CODE = be32(1, GOTO)
-_ATTR_HEADER = struct.Struct("=HH").pack
-_PAD = (b"", b"\0\0\0", b"\0\0", b"\0")  # padding, by payload length % 4
 _OBJREF_NAME, _LOOKUP_NAME = strz(1, "objref"), strz(1, "lookup")
 _LOOKUP_REGS = be32(2, 1) + be32(3, 1)  # sreg REG_1, dreg REG_1
 
@@ -108,35 +106,16 @@ def lookup_regs(sreg: int, dreg: int | None) -> bytes:
     return be32(2, sreg) + (be32(3, dreg) if dreg is not None else b"")
 
 
-_NUL_PAD = (b"\0\0\0\0", b"\0\0\0", b"\0\0", b"\0")  # NUL and padding
-
-
-def name_attr(kind: int, raw: bytes) -> bytes:
-    """`strz` for a name already encoded (the hot path of a build)."""
-    return _ATTR_HEADER(5 + len(raw), kind) + raw + _NUL_PAD[len(raw) & 3]
-
-
 def counter_ref(raw: bytes) -> bytes:
-    """`objref` for a counter name already encoded: the expression's two
-    nests around the type and the name (which nft sends without a NUL)."""
-    name = _ATTR_HEADER(4 + len(raw), 2) + raw + _PAD[len(raw) & 3]
-    data = _ATTR_HEADER(4 + len(OBJREF_COUNTER) + len(name), 2 | NLA_F_NESTED)
-    size = 4 + len(_OBJREF_NAME) + len(data) + len(OBJREF_COUNTER) + len(name)
-    return (
-        _ATTR_HEADER(size, 1 | NLA_F_NESTED)
-        + _OBJREF_NAME
-        + data
-        + OBJREF_COUNTER
-        + name
-    )
+    """`objref` for a counter name already encoded (nft sends it without a NUL)."""
+    return nest(1, _OBJREF_NAME, nest(2, OBJREF_COUNTER, attr(2, raw)))
 
 
 def map_lookup(raw: bytes, set_id: int) -> bytes:
     """`lookup` of REG_1 in the map `raw` (by name and id), data into REG_1."""
-    inner = _LOOKUP_REGS + name_attr(1, raw) + be32(4, set_id)
-    data = _ATTR_HEADER(4 + len(inner), 2 | NLA_F_NESTED) + inner
-    size = 4 + len(_LOOKUP_NAME) + len(data)
-    return _ATTR_HEADER(size, 1 | NLA_F_NESTED) + _LOOKUP_NAME + data
+    return nest(
+        1, _LOOKUP_NAME, nest(2, _LOOKUP_REGS, name_attr(1, raw), be32(4, set_id))
+    )
 
 
 def objref(counter: str) -> bytes:

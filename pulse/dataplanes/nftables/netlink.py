@@ -68,10 +68,13 @@ def nest(kind: int, *parts: bytes) -> bytes:
 _NUL_PAD = (b"\0\0\0\0", b"\0\0\0", b"\0\0", b"\0")  # NUL and padding, by length % 4
 
 
-def strz(kind: int, text: str) -> bytes:
-    """A NUL-terminated string attribute (the hot path of a build: inlined)."""
-    raw = text.encode()
+def name_attr(kind: int, raw: bytes) -> bytes:
+    """A NUL-terminated string attribute from bytes (the hot path of a build)."""
     return _pack_header(5 + len(raw), kind) + raw + _NUL_PAD[len(raw) & 3]
+
+
+def strz(kind: int, text: str) -> bytes:
+    return name_attr(kind, text.encode())
 
 
 def be32(kind: int, value: int) -> bytes:

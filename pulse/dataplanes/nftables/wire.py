@@ -52,7 +52,6 @@ from .exprs import (
     map_lookup,
     masked_saddr,
     meta,
-    name_attr,
     objref,
     payload,
     port_data,
@@ -72,6 +71,7 @@ from .netlink import (
     attr,
     be32,
     be64,
+    name_attr,
     nest,
     strz,
 )
