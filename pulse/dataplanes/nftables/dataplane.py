@@ -25,7 +25,7 @@ from ...lvs import (
     active_virtuals,
 )
 from . import conntrack, netlink
-from .ruleset import NATIVE, REFUSED, TABLE, ShortNames, T, refusal, service_id
+from .ruleset import NATIVE, REFUSED, TABLE, ShortNames, T, service_id
 from .transaction import teardown, transaction
 from .wire import full_build
 
@@ -100,10 +100,7 @@ class NftablesDataplane:
         }
         if self._rebuild:
             self._names = ShortNames()  # a new table: names afresh
-        if self._rebuild and self.direct:
-            for entry in table.values():  # before anything is built
-                if problem := refusal(entry.spec):
-                    raise DataplaneError(problem)
+        if self._rebuild and self.direct:  # full_build refuses what it cannot do
             await self._build_on_thread(dict(table))
         else:
             old = None if self._rebuild else self._table
